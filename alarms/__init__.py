@@ -1,0 +1,1 @@
+"""alarms package (see its model.py)."""

@@ -1,0 +1,1 @@
+"""bench package (see its model.py)."""

@@ -1,0 +1,108 @@
+"""The one measurement schema: measurement, tag and field names, defined once and imported everywhere.
+
+Every measurement also carries the device's ``site``, ``region`` and ``role`` tags (see
+:data:`DEVICE_TAGS`). Times are UTC. A field with no valid value is absent, never zero.
+See ``docs/schema.md`` for the table with units.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+# --- tags shared by every measurement of a device -------------------------------------------------
+TAG_DEVICE: Final = "device"
+TAG_SITE: Final = "site"
+TAG_REGION: Final = "region"
+TAG_ROLE: Final = "role"
+TAG_VENDOR: Final = "vendor"
+DEVICE_TAGS: Final = (TAG_DEVICE, TAG_SITE, TAG_REGION, TAG_ROLE)
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    """A measurement's name and the tag and field names it may carry."""
+
+    name: str
+    tags: tuple[str, ...]
+    fields: tuple[str, ...]
+
+
+# --- device: reachability, uptime, CPU, memory ------------------------------------------------------
+DEVICE: Final = "device"
+F_REACHABLE: Final = "reachable"  # int 0/1
+F_RESPONSE_MS: Final = "response_ms"  # float, round trip of the sysUpTime GET
+F_UPTIME_S: Final = "uptime_s"  # int, sysUpTime / 100
+F_CPU_PCT: Final = "cpu_pct"  # float, busiest route processor / main CPU
+F_MEM_PCT: Final = "mem_pct"  # float, main/processor memory pool
+F_SYSNAME: Final = "sysname"  # string
+
+# --- interface: IF-MIB ----------------------------------------------------------------------------------
+INTERFACE: Final = "interface"
+TAG_IFNAME: Final = "ifname"
+TAG_IFINDEX: Final = "ifindex"
+TAG_IFALIAS: Final = "ifalias"
+F_OPER_STATUS: Final = "oper_status"  # int, IF-MIB enum 1 up .. 7 lowerLayerDown
+F_ADMIN_STATUS: Final = "admin_status"
+F_SPEED_BPS: Final = "speed_bps"  # int
+F_IN_OCTETS: Final = "in_octets"  # raw counters, int
+F_OUT_OCTETS: Final = "out_octets"
+F_IN_ERRORS: Final = "in_errors"
+F_OUT_ERRORS: Final = "out_errors"
+F_IN_DISCARDS: Final = "in_discards"
+F_OUT_DISCARDS: Final = "out_discards"
+F_IN_BPS: Final = "in_bps"  # float; absent when there is no valid rate (first poll, reset, gap)
+F_OUT_BPS: Final = "out_bps"
+F_IN_UTIL_PCT: Final = "in_util_pct"
+F_OUT_UTIL_PCT: Final = "out_util_pct"
+F_IN_ERRORS_PS: Final = "in_errors_ps"  # float, errors per second
+F_OUT_ERRORS_PS: Final = "out_errors_ps"
+F_IN_DISCARDS_PS: Final = "in_discards_ps"
+F_OUT_DISCARDS_PS: Final = "out_discards_ps"
+
+# --- GPON (telecom-gear issue) ----------------------------------------------------------------------------
+PON_PORT: Final = "pon_port"
+ONU: Final = "onu"
+TAG_PON: Final = "pon"
+TAG_ONU_ID: Final = "onu_id"
+TAG_SERIAL: Final = "serial"
+
+# --- cell-site gear (telecom-gear issue) -----------------------------------------------------------------
+RADIO: Final = "radio"
+TAG_LINK: Final = "link"
+POWER: Final = "power"
+
+# --- poller self-metrics ----------------------------------------------------------------------------------
+POLLER: Final = "poller"
+TAG_JOB: Final = "job"
+F_DURATION_MS: Final = "duration_ms"  # float
+F_VARBINDS: Final = "varbinds"  # int
+F_OK: Final = "ok"  # int 0/1
+F_ERROR: Final = "error"  # string reason, only on failure
+F_SKIPPED: Final = "skipped"  # int, overrunning runs skipped since the last sample
+
+SCHEMA: Final = (
+    Measurement(
+        DEVICE,
+        (TAG_DEVICE, TAG_SITE, TAG_REGION, TAG_ROLE, TAG_VENDOR),
+        (F_REACHABLE, F_RESPONSE_MS, F_UPTIME_S, F_CPU_PCT, F_MEM_PCT, F_SYSNAME),
+    ),
+    Measurement(
+        INTERFACE,
+        (TAG_DEVICE, TAG_IFNAME, TAG_IFINDEX, TAG_IFALIAS, TAG_SITE, TAG_REGION, TAG_ROLE),
+        (
+            F_OPER_STATUS, F_ADMIN_STATUS, F_SPEED_BPS,
+            F_IN_OCTETS, F_OUT_OCTETS, F_IN_ERRORS, F_OUT_ERRORS, F_IN_DISCARDS, F_OUT_DISCARDS,
+            F_IN_BPS, F_OUT_BPS, F_IN_UTIL_PCT, F_OUT_UTIL_PCT,
+            F_IN_ERRORS_PS, F_OUT_ERRORS_PS, F_IN_DISCARDS_PS, F_OUT_DISCARDS_PS,
+        ),
+    ),
+    Measurement(
+        POLLER,
+        (TAG_DEVICE, TAG_JOB, TAG_SITE, TAG_REGION, TAG_ROLE),
+        (F_DURATION_MS, F_VARBINDS, F_OK, F_ERROR, F_SKIPPED),
+    ),
+)
+"""Measurements implemented so far. PON/ONU/radio/power names are reserved for the telecom-gear issue."""
+
+BY_NAME: Final = {m.name: m for m in SCHEMA}

@@ -1,0 +1,246 @@
+"""Pydantic models of the operator's YAML: ``inventory.yaml`` and ``config/netqos.yaml``.
+
+This is the config boundary: everything past :func:`config.loader.load` sees these frozen,
+validated models (secrets already resolved). Cross-references (a device's site, upstream,
+credential set; a service's device) are checked here, with the YAML path of the bad field so
+the loader can name the file and line.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+Name = Annotated[str, Field(pattern=NAME_RE, max_length=64)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SecretRef(_Model):
+    """A secret given by reference: an environment variable or a file (never inline)."""
+
+    env: str | None = None
+    file: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SecretRef:
+        if (self.env is None) == (self.file is None):
+            raise ValueError("give exactly one of 'env' or 'file'")
+        return self
+
+
+class Role(StrEnum):
+    ROUTER = "router"
+    OLT = "olt"
+    CELL_ROUTER = "cell_router"
+    MICROWAVE = "microwave"
+    POWER = "power"
+
+
+class SiteClass(StrEnum):
+    URBAN = "urban"
+    RURAL = "rural"
+
+
+class Region(_Model):
+    name: Name
+    description: str = ""
+
+
+class Site(_Model):
+    name: Name
+    region: Name
+    site_class: SiteClass = Field(alias="class")
+    address: str = ""
+
+
+class SnmpV2c(_Model):
+    version: Literal["2c"]
+    community: SecretStr
+
+
+class SnmpV3(_Model):
+    version: Literal["3"]
+    user: str
+    auth_protocol: Literal["SHA", "SHA224", "SHA256", "SHA384", "SHA512", "MD5"] = "SHA"
+    auth_key: SecretStr
+    priv_protocol: Literal["AES", "AES192", "AES256", "DES"] = "AES"
+    priv_key: SecretStr
+    context: str = ""
+
+
+SnmpCredentials = Annotated[SnmpV2c | SnmpV3, Field(discriminator="version")]
+
+
+class SshCredentials(_Model):
+    username: str
+    password: SecretStr | None = None
+    key_file: str | None = None
+
+
+class Credentials(_Model):
+    snmp: dict[Name, SnmpCredentials] = {}
+    ssh: dict[Name, SshCredentials] = {}
+
+
+class Upstream(_Model):
+    """One upstream link: the parent device and, optionally, the parent's port this device hangs off."""
+
+    device: Name
+    port: str | None = None
+
+
+class Device(_Model):
+    name: Name
+    role: Role
+    profile: str = "auto"
+    address: str
+    port: int = Field(161, ge=1, le=65535)
+    snmp: Name | None = None
+    ssh: Name | None = None
+    site: Name
+    upstream: tuple[Upstream, ...] = ()
+    monitored_ports: tuple[str, ...] = ()
+    enabled: bool = True
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, v: str) -> str:
+        try:
+            ipaddress.ip_address(v)
+        except ValueError:
+            if not re.fullmatch(r"(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.?)+", v):
+                raise ValueError(f"not an IP address or host name: {v!r}") from None
+        return v
+
+    @field_validator("upstream", mode="before")
+    @classmethod
+    def _upstream(cls, v: object) -> object:
+        # accept "name", {device, port}, or a list of either
+        items = v if isinstance(v, list | tuple) else [v]
+        return tuple({"device": i} if isinstance(i, str) else i for i in items if i is not None)
+
+
+class ServiceClass(StrEnum):
+    ENTERPRISE_LINE = "enterprise_line"
+    HOME_BROADBAND = "home_broadband"
+    MOBILE_BACKHAUL = "mobile_backhaul"
+
+
+class Carrier(_Model):
+    """What carries a service: a device interface, or an OLT PON port and ONU id."""
+
+    device: Name
+    interface: str | None = None
+    pon: str | None = None
+    onu: int | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Carrier:
+        if self.interface is None and self.pon is None:
+            raise ValueError("give 'interface' or 'pon' (with 'onu')")
+        return self
+
+
+class Service(_Model):
+    id: Name
+    customer: str
+    service_class: ServiceClass = Field(alias="class")
+    carrier: Carrier
+    committed_bps: int = Field(ge=0)
+    monthly_fee: float = Field(0.0, ge=0)
+    subscribers: int = Field(1, ge=1)
+
+
+class Team(_Model):
+    name: Name
+    regions: tuple[Name, ...]
+    skills: tuple[str, ...] = ()
+    contact: str = ""
+
+
+class Inventory(_Model):
+    regions: tuple[Region, ...]
+    sites: tuple[Site, ...]
+    credentials: Credentials = Credentials()
+    devices: tuple[Device, ...]
+    services: tuple[Service, ...] = ()
+    teams: tuple[Team, ...] = ()
+
+    def device(self, name: str) -> Device:
+        for d in self.devices:
+            if d.name == name:
+                return d
+        raise KeyError(name)
+
+    def site(self, name: str) -> Site:
+        for s in self.sites:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+
+# --- config/netqos.yaml ---------------------------------------------------------------------------------
+
+
+class InfluxV1(_Model):
+    api: Literal["v1"]
+    url: str = "http://127.0.0.1:8086"
+    database: str = "netqos"
+    retention_policy: str = ""
+    username: str | None = None
+    password: SecretStr | None = None
+
+
+class InfluxV2(_Model):
+    api: Literal["v2"]
+    url: str
+    org: str
+    bucket: str
+    token: SecretStr
+
+
+InfluxSettings = Annotated[InfluxV1 | InfluxV2, Field(discriminator="api")]
+
+
+class Job(_Model):
+    interval_s: float = Field(60, gt=0)
+    timeout_s: float = Field(10, gt=0)
+
+
+class SinkSettings(_Model):
+    batch_size: int = Field(5000, ge=1)
+    flush_interval_s: float = Field(1.0, gt=0)
+    timeout_s: float = Field(10.0, gt=0)
+
+
+class SpoolSettings(_Model):
+    dir: str = "var/spool"
+    group_commit_s: float = Field(1.0, gt=0, le=60)
+    max_bytes: int = Field(1 << 30, ge=1 << 20)
+
+
+class SchedulerSettings(_Model):
+    max_concurrency: int = Field(64, ge=1)
+
+
+class TicketSettings(_Model):
+    database_url: str = "sqlite:///var/tickets.db"
+
+
+class Settings(_Model):
+    influxdb: InfluxSettings
+    jobs: dict[Name, Job] = {"system": Job(interval_s=60), "interfaces": Job(interval_s=60)}
+    scheduler: SchedulerSettings = SchedulerSettings()
+    sink: SinkSettings = SinkSettings()
+    spool: SpoolSettings = SpoolSettings()
+    tickets: TicketSettings = TicketSettings()
+    timezone: str = "Asia/Shanghai"
+    language: Literal["zh-CN", "en"] = "zh-CN"

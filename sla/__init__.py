@@ -1,0 +1,1 @@
+"""sla package (see its model.py)."""
