@@ -1,0 +1,1 @@
+"""pytest fixtures for a real snmpsim server on 127.0.0.1 (registered in tests/conftest.py)."""
