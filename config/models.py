@@ -97,12 +97,24 @@ class Upstream(_Model):
     port: str | None = None
 
 
+_LABEL_RE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9\-]{0,61}[A-Za-z0-9])?")
+
+
+def _is_host_name(v: str) -> bool:
+    """RFC 1123 host name, label by label (linear time); all-numeric names are bad IPv4 addresses."""
+    name = v.removesuffix(".")
+    labels = name.split(".")
+    if not 1 <= len(name) <= 253 or all(label.isdigit() for label in labels):
+        return False
+    return all(_LABEL_RE.fullmatch(label) for label in labels)
+
+
 class Device(_Model):
     name: Name
     role: Role
     profile: str = "auto"
     address: str
-    port: int = Field(161, ge=1, le=65535)
+    port: int = Field(default=161, ge=1, le=65535)
     snmp: Name | None = None
     ssh: Name | None = None
     site: Name
@@ -116,7 +128,7 @@ class Device(_Model):
         try:
             ipaddress.ip_address(v)
         except ValueError:
-            if not re.fullmatch(r"(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.?)+", v):
+            if not _is_host_name(v):
                 raise ValueError(f"not an IP address or host name: {v!r}") from None
         return v
 
@@ -155,8 +167,8 @@ class Service(_Model):
     service_class: ServiceClass = Field(alias="class")
     carrier: Carrier
     committed_bps: int = Field(ge=0)
-    monthly_fee: float = Field(0.0, ge=0)
-    subscribers: int = Field(1, ge=1)
+    monthly_fee: float = Field(default=0.0, ge=0)
+    subscribers: int = Field(default=1, ge=1)
 
 
 class Team(_Model):
@@ -211,24 +223,24 @@ InfluxSettings = Annotated[InfluxV1 | InfluxV2, Field(discriminator="api")]
 
 
 class Job(_Model):
-    interval_s: float = Field(60, gt=0)
-    timeout_s: float = Field(10, gt=0)
+    interval_s: float = Field(default=60, gt=0)
+    timeout_s: float = Field(default=10, gt=0)
 
 
 class SinkSettings(_Model):
-    batch_size: int = Field(5000, ge=1)
-    flush_interval_s: float = Field(1.0, gt=0)
-    timeout_s: float = Field(10.0, gt=0)
+    batch_size: int = Field(default=5000, ge=1)
+    flush_interval_s: float = Field(default=1.0, gt=0)
+    timeout_s: float = Field(default=10.0, gt=0)
 
 
 class SpoolSettings(_Model):
     dir: str = "var/spool"
-    group_commit_s: float = Field(1.0, gt=0, le=60)
-    max_bytes: int = Field(1 << 30, ge=1 << 20)
+    group_commit_s: float = Field(default=1.0, gt=0, le=60)
+    max_bytes: int = Field(default=1 << 30, ge=1 << 20)
 
 
 class SchedulerSettings(_Model):
-    max_concurrency: int = Field(64, ge=1)
+    max_concurrency: int = Field(default=64, ge=1)
 
 
 class TicketSettings(_Model):
