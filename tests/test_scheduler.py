@@ -1,0 +1,525 @@
+"""The polling scheduler: phase/next_run math, self-metrics, and the real APScheduler loop.
+
+The ``run`` functions here stand in for our collector port (``(device, job) -> PollResult``), not for a
+server. Intervals are 0.2-0.5 s, so the whole file runs in well under 30 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+import zlib
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from collectors.measurements import (
+    F_DURATION_MS,
+    F_ERROR,
+    F_OK,
+    F_SKIPPED,
+    F_VARBINDS,
+    POLLER,
+    TAG_DEVICE,
+    TAG_JOB,
+    TAG_REGION,
+    TAG_ROLE,
+    TAG_SITE,
+    TAG_VENDOR,
+)
+from collectors.model import PollResult, Sample
+from collectors.scheduler import (
+    EPOCH,
+    LOGGER_NAME,
+    PollJob,
+    PollScheduler,
+    SchedulerStats,
+    next_run,
+    phase,
+)
+from collectors.selfmetrics import self_metric
+
+JOB = "device"
+TAGS = {TAG_SITE: "hz-binjiang-01", TAG_REGION: "zhejiang", TAG_ROLE: "router", TAG_VENDOR: "huawei"}
+
+
+# --- test doubles: an in-memory sink and a recording collector port --------------------------------------
+
+
+@dataclass
+class ListSink:
+    samples: list[Sample] = field(default_factory=list)
+    events: list[str] = field(default_factory=list)
+
+    async def write(self, samples: Sequence[Sample]) -> None:
+        self.samples.extend(samples)
+        self.events.append("write")
+
+    async def flush(self) -> None:
+        self.events.append("flush")
+
+    async def close(self) -> None:
+        self.events.append("close")
+
+    def poller(self, device: str | None = None) -> list[Sample]:
+        return [
+            s for s in self.samples
+            if s.measurement == POLLER and (device is None or s.tags[TAG_DEVICE] == device)
+        ]
+
+
+Behaviour = Callable[[str, str], Awaitable[PollResult]]
+
+
+@dataclass
+class Recorder:
+    """Runs a per-device behaviour and records when each run started and how many ran at once."""
+
+    behaviours: dict[str, Behaviour]
+    starts: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    active: int = 0
+    max_active: int = 0
+
+    async def __call__(self, device: str, job: str) -> PollResult:
+        self.starts[device].append(time.monotonic())
+        self.active += 1
+        self.max_active = max(self.max_active, self.active)
+        try:
+            return await self.behaviours[device](device, job)
+        finally:
+            self.active -= 1
+
+
+def sleeper(seconds: float, varbinds: int = 3) -> Behaviour:
+    async def run(device: str, job: str) -> PollResult:
+        started = datetime.now(UTC)
+        t0 = time.monotonic()
+        await asyncio.sleep(seconds)
+        sample = Sample("device", {TAG_DEVICE: device}, {"reachable": 1}, datetime.now(UTC))
+        return PollResult(device, job, started, time.monotonic() - t0, (sample,), varbinds=varbinds)
+
+    return run
+
+
+def raiser(exc: BaseException) -> Behaviour:
+    async def run(device: str, job: str) -> PollResult:
+        await asyncio.sleep(0)
+        raise exc
+
+    return run
+
+
+def failing(error: str) -> Behaviour:
+    async def run(device: str, job: str) -> PollResult:
+        return PollResult(device, job, datetime.now(UTC), 0.001, error=error)
+
+    return run
+
+
+def jobs_for(devices: Sequence[str], interval: float, timeout: float = 5.0) -> list[PollJob]:
+    return [PollJob(d, JOB, interval, timeout, TAGS) for d in devices]
+
+
+async def wait_until(cond: Callable[[], bool], within: float) -> None:
+    deadline = time.monotonic() + within
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {within} s")
+        await asyncio.sleep(0.02)
+
+
+# --- phase: restart-stable, spread over the interval -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("device", "job", "interval"),
+    [
+        ("olt-hz-01", "device", 60.0),
+        ("olt-hz-01", "interface", 60.0),
+        ("cell-0571-0042", "radio", 300.0),
+        ("r1", "device", 0.2),
+        ("路由器-杭州-01", "device", 30.0),
+    ],
+)
+def test_phase_is_crc32_mod_interval_and_stable(device: str, job: str, interval: float) -> None:
+    p = phase(device, job, interval)
+    assert p == phase(device, job, interval)
+    assert 0.0 <= p < interval
+    ms = round(interval * 1000)
+    assert p == (zlib.crc32(f"{device}/{job}".encode()) % ms) / 1000
+
+
+def test_phase_differs_by_job() -> None:
+    phases = {phase("olt-hz-01", j, 60.0) for j in ("device", "interface", "pon", "onu", "power")}
+    assert len(phases) == 5
+
+
+def test_phase_survives_a_restart_with_another_hash_seed() -> None:
+    keys = [(f"dev{i}", "interface") for i in range(50)]
+    code = (
+        "import json,sys; from collectors.scheduler import phase\n"
+        "keys=json.loads(sys.argv[1])\n"
+        "print(json.dumps([[phase(d,j,60.0), hash(d+'/'+j) % 60000] for d,j in keys]))"
+    )
+    out = []
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        proc = subprocess.run(
+            [sys.executable, "-c", code, json.dumps(keys)],
+            env=env, capture_output=True, text=True, timeout=30, check=True,
+        )
+        out.append(json.loads(proc.stdout))
+    assert [p for p, _ in out[0]] == [p for p, _ in out[1]] == [phase(d, j, 60.0) for d, j in keys]
+    assert [h for _, h in out[0]] != [h for _, h in out[1]]  # hash() would not have survived
+
+
+def test_phase_spreads_a_fleet_roughly_uniformly() -> None:
+    interval, n, bins = 60.0, 1000, 10
+    phases = [phase(f"olt{i:04d}", "interface", interval) for i in range(n)]
+    counts = [0] * bins
+    for p in phases:
+        counts[int(p / interval * bins)] += 1
+    expected = n / bins
+    chi2 = sum((c - expected) ** 2 / expected for c in counts)
+    assert chi2 < 27.88, counts  # chi-square, 9 degrees of freedom, p = 0.001
+    assert len(set(phases)) > 950  # millisecond slots, not 60 whole seconds
+
+
+@pytest.mark.parametrize("interval", [0.0, -1.0])
+def test_phase_rejects_bad_interval(interval: float) -> None:
+    with pytest.raises(ValueError):
+        phase("r1", JOB, interval)
+
+
+# --- next_run: aligned to the epoch ------------------------------------------------------------------------
+
+
+def at(seconds: float) -> datetime:
+    return EPOCH + timedelta(seconds=seconds)
+
+
+T0 = datetime(2026, 3, 1, 8, 0, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("now", "ph", "interval", "expected"),
+    [
+        (at(100.0), 3.0, 10.0, at(103.0)),
+        (at(103.0), 3.0, 10.0, at(103.0)),  # on the grid: now
+        (at(103.000001), 3.0, 10.0, at(113.0)),
+        (at(109.9), 3.0, 10.0, at(113.0)),
+        (at(0.0), 0.0, 60.0, at(0.0)),
+        (T0 + timedelta(seconds=30), 0.0, 60.0, T0 + timedelta(minutes=1)),
+        (T0 + timedelta(seconds=30), 59.999, 60.0, T0 + timedelta(seconds=59.999)),
+        (T0, 0.1, 0.25, T0 + timedelta(seconds=0.1)),
+        (T0 + timedelta(seconds=0.11), 0.1, 0.25, T0 + timedelta(seconds=0.35)),
+        (T0, 12.5, 300.0, T0 + timedelta(seconds=12.5)),  # T0 is a multiple of 300 s
+        (T0 + timedelta(seconds=13), 12.5, 300.0, T0 + timedelta(seconds=312.5)),
+        (T0.astimezone(ZoneInfo("Asia/Shanghai")), 7.0, 60.0, T0 + timedelta(seconds=7)),
+    ],
+)
+def test_next_run_alignment(now: datetime, ph: float, interval: float, expected: datetime) -> None:
+    got = next_run(now, ph, interval)
+    assert got == expected
+    assert got.tzinfo is not None and got.utcoffset() == timedelta(0)
+
+
+@given(
+    now_us=st.integers(min_value=0, max_value=4_000_000_000 * 10**6),
+    interval_ms=st.integers(min_value=1, max_value=86_400_000),
+    frac=st.floats(min_value=0.0, max_value=0.999999),
+)
+def test_next_run_properties(now_us: int, interval_ms: int, frac: float) -> None:
+    interval = interval_ms / 1000
+    ph = round(interval_ms * frac) / 1000
+    now = EPOCH + timedelta(microseconds=now_us)
+    got = next_run(now, ph, interval)
+    delta_us = (got - now) // timedelta(microseconds=1)
+    assert 0 <= delta_us < interval_ms * 1000
+    assert ((got - EPOCH) // timedelta(microseconds=1) - round(ph * 1e6)) % (interval_ms * 1000) == 0
+
+
+@pytest.mark.parametrize(
+    ("now", "interval"),
+    [(datetime(2026, 1, 1), 60.0), (T0, 0.0), (T0, -5.0), (T0, 1e-9)],
+)
+def test_next_run_rejects_bad_input(now: datetime, interval: float) -> None:
+    with pytest.raises(ValueError):
+        next_run(now, 0.0, interval)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"device": "", "job": JOB, "interval_s": 1.0, "timeout_s": 1.0},
+        {"device": "r1", "job": JOB, "interval_s": 0.0, "timeout_s": 1.0},
+        {"device": "r1", "job": JOB, "interval_s": 1.0, "timeout_s": -1.0},
+    ],
+)
+def test_poll_job_rejects_bad_values(kwargs: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        PollJob(**kwargs)  # type: ignore[arg-type]
+
+
+# --- self_metric: the poller sample -------------------------------------------------------------------
+
+
+STARTED = datetime(2026, 3, 1, 8, 0, 5, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("result", "tags", "skipped", "want_tags", "want_fields"),
+    [
+        (
+            PollResult("r1", "interface", STARTED, 0.25, varbinds=120),
+            TAGS,
+            0,
+            {TAG_DEVICE: "r1", TAG_JOB: "interface", TAG_SITE: "hz-binjiang-01", TAG_REGION: "zhejiang",
+             TAG_ROLE: "router"},
+            {F_DURATION_MS: 250.0, F_VARBINDS: 120, F_OK: 1, F_SKIPPED: 0},
+        ),
+        (
+            PollResult("olt1", "onu", STARTED, 5.0, error="timeout"),
+            {TAG_SITE: "s1"},
+            3,
+            {TAG_DEVICE: "olt1", TAG_JOB: "onu", TAG_SITE: "s1"},
+            {F_DURATION_MS: 5000.0, F_VARBINDS: 0, F_OK: 0, F_ERROR: "timeout", F_SKIPPED: 3},
+        ),
+        (  # the device tags cannot rename the device or the job
+            PollResult("r2", "device", STARTED, 0.0015, error="internal: KeyError", varbinds=7),
+            {TAG_DEVICE: "other", TAG_JOB: "other", TAG_ROLE: "power"},
+            1,
+            {TAG_DEVICE: "r2", TAG_JOB: "device", TAG_ROLE: "power"},
+            {F_DURATION_MS: 1.5, F_VARBINDS: 7, F_OK: 0, F_ERROR: "internal: KeyError", F_SKIPPED: 1},
+        ),
+    ],
+)
+def test_self_metric(
+    result: PollResult, tags: dict[str, str], skipped: int, want_tags: dict[str, str],
+    want_fields: dict[str, object],
+) -> None:
+    s = self_metric(result, tags, skipped)
+    assert s.measurement == POLLER
+    assert dict(s.tags) == want_tags
+    assert set(s.fields) == set(want_fields)
+    for name, want in want_fields.items():
+        got = s.fields[name]
+        assert type(got) is type(want), name
+        assert got == pytest.approx(want) if isinstance(want, float) else got == want
+    assert s.time == result.started
+
+
+def test_self_metric_rejects_negative_skips() -> None:
+    with pytest.raises(ValueError):
+        self_metric(PollResult("r1", JOB, STARTED, 0.1), {}, -1)
+
+
+# --- the running scheduler --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("n_devices", "max_concurrency"), [(12, 1), (12, 3), (12, 6)])
+async def test_concurrency_bound_is_honoured(n_devices: int, max_concurrency: int) -> None:
+    devices = [f"c{i}" for i in range(n_devices)]
+    rec = Recorder({d: sleeper(0.45) for d in devices})  # demand: ~11 polls at once, above every bound
+    sink = ListSink()
+    sched = PollScheduler(jobs_for(devices, 0.5), rec, sink, max_concurrency=max_concurrency)
+    sched.start()
+    await asyncio.sleep(1.3)
+    await sched.stop()
+    assert rec.max_active == max_concurrency
+    assert sched.stats.runs == len(sink.poller()) >= max_concurrency
+
+
+async def test_slow_device_does_not_delay_fast_ones() -> None:
+    interval, window = 0.4, 2.0
+    fast = [f"f{i:02d}" for i in range(20)]
+    behaviours: dict[str, Behaviour] = {d: sleeper(0.01) for d in fast}
+    behaviours["dead"] = sleeper(1.5)  # far longer than its interval; its own timeout is longer still
+    rec = Recorder(behaviours)
+    sink = ListSink()
+    jobs = [*jobs_for(fast, interval), PollJob("dead", JOB, interval, 10.0, TAGS)]
+    sched = PollScheduler(jobs, rec, sink, max_concurrency=4)
+    sched.start()
+    await asyncio.sleep(window)
+    await sched.stop(grace_s=0.2)  # the dead device's poll is cancelled
+
+    for d in fast:
+        starts = rec.starts[d]
+        assert len(starts) >= int(window / interval) - 1, (d, len(starts))
+        gaps = [b - a for a, b in itertools.pairwise(starts)]
+        assert max(gaps) < interval + 0.2, (d, gaps)
+    assert len(rec.starts["dead"]) <= 2
+    assert sched.stats.skipped >= 2  # the dead device's overruns
+
+
+@pytest.mark.parametrize(
+    ("run_s", "interval", "min_first_skipped"),
+    [
+        (0.75, 0.2, 2),  # each run spans ~3 due times: they are skipped
+        (0.02, 0.2, 0),  # quick runs never overrun
+    ],
+)
+async def test_overrun_is_skipped_and_counted_in_next_sample(
+    run_s: float, interval: float, min_first_skipped: int
+) -> None:
+    rec = Recorder({"r1": sleeper(run_s)})
+    sink = ListSink()
+    sched = PollScheduler(jobs_for(["r1"], interval), rec, sink)
+    sched.start()
+    await wait_until(lambda: len(sink.poller("r1")) >= 2, within=5)
+    await sched.stop()
+
+    samples = sink.poller("r1")
+    skipped = [int(s.fields[F_SKIPPED]) for s in samples]
+    # the due times that fell inside run 1 were skipped; run 1's own sample (the next one) reports them
+    assert skipped[0] >= min_first_skipped, skipped
+    assert sum(skipped) == sched.stats.skipped  # every skip is reported exactly once
+    if min_first_skipped == 0:
+        assert sched.stats.skipped == 0
+    # never two runs of the same job at once
+    assert rec.max_active == 1
+    assert all(
+        b - a >= run_s - 0.01 for a, b in itertools.pairwise(rec.starts["r1"])
+    )
+
+
+def ok_run() -> Behaviour:
+    return sleeper(0.01)
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "backstop", "error", "logged"),
+    [
+        (sleeper(0.01, varbinds=5), 1.0, None, False),
+        (failing("auth"), 1.0, "auth", False),  # the collector's own failure passes through
+        (failing("timeout"), 1.0, "timeout", False),  # the collector's own timeout counts as one
+        (sleeper(30.0), 0.15, "timeout", False),  # the backstop
+        (raiser(KeyError("ifName")), 1.0, "internal: KeyError", True),
+        (raiser(TimeoutError()), 1.0, "internal: TimeoutError", True),  # not ours: a bug
+        (raiser(ZeroDivisionError()), 1.0, "internal: ZeroDivisionError", True),
+    ],
+)
+async def test_run_outcomes_become_poll_results_and_the_scheduler_keeps_going(
+    behaviour: Behaviour, backstop: float, error: str | None, logged: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    seen: list[PollResult] = []
+    sink = ListSink()
+    rec = Recorder({"bad1": behaviour, "good1": ok_run()})
+    jobs = [PollJob("bad1", JOB, 0.2, backstop, TAGS), PollJob("good1", JOB, 0.2, 1.0, TAGS)]
+    sched = PollScheduler(jobs, rec, sink, on_result=seen.append)
+    caplog.set_level(logging.INFO, logger=LOGGER_NAME)
+    sched.start()
+    await wait_until(lambda: min(sum(r.device == d for r in seen) for d in ("bad1", "good1")) >= 2, within=5)
+    await sched.stop()
+
+    bad = [r for r in seen if r.device == "bad1"]
+    assert all(r.error == error for r in bad)
+    assert all(r.job == JOB for r in bad)
+    assert sum(r.device == "good1" and r.ok for r in seen) >= 2  # the others are untouched
+    samples = sink.poller("bad1")
+    assert len(samples) == len(bad)
+    for s in samples:
+        assert s.fields[F_OK] == (1 if error is None else 0)
+        assert s.fields.get(F_ERROR) == error
+    if backstop < 1.0:
+        assert all(0.1 < r.duration_s < 1.0 for r in bad)
+    stats = sched.stats
+    n_bad_failed = len(bad) if error else 0
+    assert stats.runs == len(seen) == stats.ok + stats.failed
+    assert stats.failed == n_bad_failed
+    assert stats.timeouts == (len(bad) if error == "timeout" else 0)
+    internal = [rec for rec in caplog.records if rec.levelno >= logging.ERROR and rec.name == LOGGER_NAME]
+    assert bool(internal) == logged
+    assert all("bad1" in r.getMessage() and JOB in r.getMessage() for r in internal)
+
+
+@pytest.mark.parametrize(
+    ("run_s", "grace", "error", "max_stop_s"),
+    [
+        (0.3, 3.0, None, 1.0),  # the running poll finishes and is written before the flush
+        (30.0, 0.3, "cancelled", 1.0),  # a hung poll is cancelled after the grace, and still recorded
+    ],
+)
+async def test_graceful_stop_waits_then_flushes(
+    run_s: float, grace: float, error: str | None, max_stop_s: float
+) -> None:
+    rec = Recorder({"r1": sleeper(run_s)})
+    sink = ListSink()
+    sched = PollScheduler(jobs_for(["r1"], 0.2, timeout=60.0), rec, sink)
+    sched.start()
+    await wait_until(lambda: rec.active == 1, within=3)
+    t0 = time.monotonic()
+    await sched.stop(grace_s=grace)
+    took = time.monotonic() - t0
+    assert took < max_stop_s
+    assert rec.active == 0
+    assert sink.events[-1] == "flush"
+    assert sink.events.count("flush") == 1
+    last = sink.poller("r1")[-1]
+    assert last.fields.get(F_ERROR) == error
+    assert len(rec.starts["r1"]) == 1  # no new run once stopping
+    n = len(sink.samples)
+    await asyncio.sleep(0.5)  # nothing runs after stop
+    assert len(sink.samples) == n
+    await sched.stop()  # idempotent
+    assert sink.events.count("flush") == 1
+
+
+async def test_async_on_result_and_run_until() -> None:
+    got: list[PollResult] = []
+
+    async def hook(r: PollResult) -> None:
+        await asyncio.sleep(0)
+        got.append(r)
+
+    def broken_hook(r: PollResult) -> None:
+        raise RuntimeError("alarm feed down")
+
+    stop = asyncio.Event()
+    sink = ListSink()
+    rec = Recorder({"a": ok_run(), "b": ok_run()})
+    sched = PollScheduler(jobs_for(["a", "b"], 0.2), rec, sink, on_result=hook)
+    task = asyncio.create_task(sched.run_until(stop))
+    await wait_until(lambda: len(got) >= 4, within=5)
+    stop.set()
+    stats = await asyncio.wait_for(task, timeout=5)
+    assert isinstance(stats, SchedulerStats)
+    assert stats.runs == len(got) == len(sink.poller())
+    assert sink.events[-1] == "flush"
+
+    sink2 = ListSink()
+    sched2 = PollScheduler(jobs_for(["a"], 0.2), Recorder({"a": ok_run()}), sink2, on_result=broken_hook)
+    sched2.start()
+    await wait_until(lambda: len(sink2.poller()) >= 2, within=5)  # a broken hook stops nothing
+    await sched2.stop()
+
+
+async def test_first_runs_follow_the_phase() -> None:
+    interval = 0.5
+    devices = [f"p{i}" for i in range(8)]
+    rec = Recorder({d: ok_run() for d in devices})
+    sched = PollScheduler(jobs_for(devices, interval), rec, ListSink())
+    sched.start()
+    await asyncio.sleep(interval + 0.3)
+    await sched.stop()
+    for d in devices:
+        first_wall = time.time() - (time.monotonic() - rec.starts[d][0])
+        offset = (first_wall - phase(d, JOB, interval)) % interval
+        assert min(offset, interval - offset) < 0.08, (d, offset)
+
+
+def test_duplicate_jobs_are_rejected() -> None:
+    with pytest.raises(ValueError, match="duplicate"):
+        PollScheduler(jobs_for(["r1", "r1"], 1.0), Recorder({}), ListSink())
