@@ -602,13 +602,10 @@ def _check_carriers(doc: _Doc, roles: Mapping[str, Any], out: list[Problem]) -> 
             continue
         role = roles.get(device)
         if role != "olt" and carrier.get("pon") is not None:
-            out.append(doc.problem((*cpath, "pon"), f"'pon' given but {device!r} is a {role}, not an olt"))
-        if role != "olt" and carrier.get("interface") is None:
             out.append(
                 doc.problem(
-                    (*cpath, "interface"),
-                    f"carrier interface missing: which interface of {device!r}?",
-                    at=cpath,
+                    (*cpath, "pon"),
+                    f"'pon' given but {device!r} is a {role}, not an olt; give its 'interface'",
                 )
             )
 
