@@ -4,7 +4,9 @@ Rules (checked against InfluxDB 1.6.7 and influxdb-client's ``Point`` serializer
 for every sample it can encode):
 
 - measurement: ``,`` and space escaped; tag and field keys and tag values: ``,``, ``=`` and space
-  escaped; ``\\n``/``\\r``/``\\t`` written as the two characters ``\\n`` etc. (a line never breaks).
+  escaped; a newline is written as the two characters ``\\n`` (a line never breaks; InfluxDB stores
+  those two characters); tab and CR are kept as they are (InfluxDB 1.x stores them exactly, where
+  influxdb-client's ``Point`` would write ``\\t``/``\\r`` and InfluxDB would store those two characters).
   A tag value ending in a backslash gets a trailing space (InfluxDB 1.x reads ``\\`` + space as an
   escaped space, so that is the only way such a line still parses).
 - tags sorted by key (what InfluxDB wants); tags with an empty key or value omitted.
@@ -27,11 +29,11 @@ _ONE_US = timedelta(microseconds=1)
 _INT64_MIN = -(1 << 63)
 _INT64_MAX = (1 << 63) - 1
 
-_CONTROL = {"\n": r"\n", "\t": r"\t", "\r": r"\r"}
+_CONTROL = {"\n": r"\n"}
 _ESC_MEASUREMENT = str.maketrans({",": r"\,", " ": r"\ ", **_CONTROL})
 _ESC_KEY = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ ", **_CONTROL})
 _ESC_STRING = str.maketrans({'"': '\\"', "\\": "\\\\"})
-_KEY_SPECIALS = frozenset(",= \n\t\r\\")
+_KEY_SPECIALS = frozenset(",= \n\\")
 
 
 def escape_measurement(name: str) -> str:

@@ -23,6 +23,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from collectors.sink import batch
 from collectors.sink.framing import HEADER_SIZE, Record, Tail, decode, decode_one, encode_record
 
 log = logging.getLogger(__name__)
@@ -48,8 +49,9 @@ class SpooledRecord:
     payload: bytes
 
     @property
-    def lines(self) -> int:
-        return self.payload.count(b"\n") + 1
+    def points(self) -> int:
+        """Points in the record (its payload is a :mod:`collectors.sink.batch`)."""
+        return batch.points(self.payload)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +179,7 @@ class Spool:
             records = decode(self._path(oldest).read_bytes()).records
             start = self._acked.offset if oldest == self._acked.segment else 0
             lost = [r for r in records if r.offset >= start]
-            lines = sum(r.payload.count(b"\n") + 1 for r in lost)
+            lines = sum(batch.points(r.payload) for r in lost)
             self._dropped_records += len(lost)
             self._dropped_lines += lines
             log.error(
