@@ -310,6 +310,17 @@ CASES = (
         env={},
     ),
     Case(
+        "empty-secret-env-var",
+        (("{env: NQ_COMMUNITY}", "{env: NQ_COMMUNITY} #<1"),),
+        (Expect(INV, 1, "credentials.snmp.lab.community.env", "environment variable NQ_COMMUNITY is empty"),),
+        env={"NQ_COMMUNITY": ""},
+    ),
+    Case(
+        "missing-ssh-key-file",
+        (("      username: labuser\n", "      username: labuser\n      key_file: keys/id_ed25519 #<1\n"),),
+        (Expect(INV, 1, "credentials.ssh.cli.key_file", "key file not found", "key_file"),),
+    ),
+    Case(
         "missing-secret-file",
         (("{file: secrets/ssh-password}", "{file: secrets/ssh-password} #<1"),),
         (Expect(INV, 1, "credentials.ssh.cli.password.file", "secret file not found", "file"),),
