@@ -1,0 +1,461 @@
+"""Run a profile's groups for one job against an :class:`SnmpClient` and turn the answers into samples.
+
+Three steps, I/O kept apart from the logic:
+
+- :func:`fetch` (async, I/O): reads what the job's groups need -- a timed GET of the scalars,
+  then one table walk per group -- into a :class:`Raw` (stops at the first failure, keeping what it has);
+- :func:`parse` (pure): ``Raw`` -> device-level samples and per-index table rows;
+- :class:`SnmpCollector` (the facade for the composition root): fetch, parse, counter rates
+  through the injected :class:`~collectors.counters.RateTracker`, and a :class:`PollResult` that
+  carries device faults as values.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from collectors import measurements as m
+from collectors.counters import CounterState, Observation, RateRule, RateTracker
+from collectors.model import Clock, FieldValue, PollResult, Sample, SnmpClient, SnmpError, SnmpValue, Target
+from config.profiles import (
+    Condition,
+    Profile,
+    ProfileSet,
+    ReduceGroup,
+    ReduceSource,
+    ScalarsGroup,
+    Source,
+    TableGroup,
+    ValueSpec,
+)
+
+log = logging.getLogger(__name__)
+
+AnyGroup = ScalarsGroup | TableGroup | ReduceGroup
+
+
+# --- fetch (I/O) ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Raw:
+    """What :func:`fetch` read: scalars by OID, walked columns by OID (``{column: {index: value}}``)."""
+
+    scalars: Mapping[str, SnmpValue] = field(default_factory=dict)
+    columns: Mapping[str, Mapping[str, SnmpValue]] = field(default_factory=dict)
+    response_ms: float | None = None
+    """Round trip of the first GET (the reachability probe); None when nothing answered."""
+    error: str | None = None
+    """Why fetching stopped early (an :class:`SnmpError` reason), or None."""
+    detail: str = ""
+
+
+def scalar_oids(groups: Sequence[AnyGroup]) -> tuple[str, ...]:
+    """Every scalar OID the groups GET, in order, once (scalars groups; a table group's uptime)."""
+    oids: list[str] = []
+    for g in groups:
+        if isinstance(g, ScalarsGroup):
+            oids += [s.oid for spec in g.fields.values() for s in spec.sources]
+        elif isinstance(g, TableGroup) and g.uptime is not None:
+            oids.append(g.uptime)
+    return tuple(dict.fromkeys(oids))
+
+
+async def fetch(
+    client: SnmpClient, groups: Sequence[AnyGroup], *, timer: Callable[[], float] = time.perf_counter
+) -> Raw:
+    """Read what ``groups`` need: one timed GET of their scalars, then one walk per table/reduce group."""
+    scalars: dict[str, SnmpValue] = {}
+    columns: dict[str, Mapping[str, SnmpValue]] = {}
+    response_ms: float | None = None
+    try:
+        oids = scalar_oids(groups)
+        if oids:
+            t0 = timer()
+            scalars = await client.get(oids)
+            response_ms = (timer() - t0) * 1000.0
+        for g in groups:
+            if isinstance(g, TableGroup | ReduceGroup):
+                wanted = [c for c in g.columns if c not in columns]
+                if wanted:
+                    columns.update(await client.walk_table(wanted))
+    except SnmpError as exc:
+        return Raw(scalars, columns, response_ms, exc.reason, exc.detail)
+    return Raw(scalars, columns, response_ms)
+
+
+# --- parse (pure) -----------------------------------------------------------------------------------------
+
+
+def text(value: SnmpValue) -> str:
+    """An SNMP value as text: OctetStrings as UTF-8, else GB18030 (Chinese gear), else Latin-1.
+
+    >>> text(b"GigabitEthernet0/0/1\\x00")
+    'GigabitEthernet0/0/1'
+    """
+    if isinstance(value, bytes):
+        for enc in ("utf-8", "gb18030"):
+            try:
+                return value.decode(enc).rstrip("\x00").strip()
+            except UnicodeDecodeError:
+                continue
+        return value.decode("iso-8859-1").rstrip("\x00").strip()
+    return str(value)
+
+
+def number(value: SnmpValue) -> float | None:
+    """An SNMP value as a number (numeric strings too, e.g. MINI-LINK's ``"-40.5"``), or None."""
+    if isinstance(value, int):
+        return float(value)
+    try:
+        f = float(text(value))
+    except ValueError:
+        return None
+    return f if math.isfinite(f) else None
+
+
+def _convert(src: Source, value: SnmpValue, typ: str) -> FieldValue | None:
+    if typ == "str":
+        s = text(value)
+        return None if src.nonzero and s == "" else s
+    if isinstance(value, int) and src.scale == 1.0:
+        if src.nonzero and value == 0:
+            return None
+        return value if typ == "int" else float(value)
+    n = number(value)
+    if n is None or (src.nonzero and n == 0):
+        return None
+    if typ == "float":
+        return n * src.scale
+    if src.scale.is_integer() and isinstance(value, int):
+        return value * int(src.scale)
+    return int(n * src.scale)
+
+
+@dataclass(frozen=True, slots=True)
+class Picked:
+    """A field's value and the source it came from."""
+
+    value: FieldValue
+    source: Source
+
+
+def pick(spec: ValueSpec, lookup: Callable[[str], SnmpValue | None]) -> Picked | None:
+    """The first source of ``spec`` that has a usable value."""
+    for src in spec.sources:
+        raw = lookup(src.oid)
+        if raw is None:
+            continue
+        v = _convert(src, raw, spec.type)
+        if v is not None:
+            return Picked(v, src)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One index of a table group: its tags, emitted fields and counter state for the rate math."""
+
+    index: str
+    tags: Mapping[str, str]
+    fields: Mapping[str, FieldValue]
+    observation: Observation
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """The rows one table group produced."""
+
+    group: TableGroup
+    rows: tuple[Row, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """:func:`parse`'s result: device-level samples, and table rows still to get their rates."""
+
+    samples: tuple[Sample, ...]
+    tables: tuple[Table, ...]
+
+
+def _index_key(index: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(p) for p in index.split("."))
+    except ValueError:
+        return (1 << 62,)
+
+
+def parse_table(group: TableGroup, raw: Raw, base_tags: Mapping[str, str], time_s: float) -> Table:
+    """One row per index seen in any of the group's columns (tags, emitted fields, counter state)."""
+    cols = raw.columns
+    indexes: set[str] = set()
+    for c in group.columns:
+        indexes.update(cols.get(c, {}))
+    uptime_raw = raw.scalars.get(group.uptime) if group.uptime else None
+    uptime = uptime_raw if isinstance(uptime_raw, int) else None
+    rows = []
+    for index in sorted(indexes, key=_index_key):
+
+        def lookup(oid: str, index: str = index) -> SnmpValue | None:
+            return cols.get(oid, {}).get(index)
+
+        tags = dict(base_tags)
+        tags[group.index_tag] = index
+        for name, spec in group.tags.items():
+            p = pick(spec, lookup)
+            if p is not None and spec.emit and str(p.value) != "":
+                tags[name] = str(p.value)
+        fields: dict[str, FieldValue] = {}
+        counters: dict[str, int] = {}
+        bits: dict[str, int] = {}
+        discontinuity: int | None = None
+        for name, spec in group.fields.items():
+            p = pick(spec, lookup)
+            if p is None:
+                continue
+            if spec.emit:
+                fields[name] = p.value
+            if p.source.counter is not None and isinstance(p.value, int):
+                counters[name] = p.value
+                bits[name] = p.source.counter
+            if name == group.discontinuity and isinstance(p.value, int):
+                discontinuity = p.value
+        speed = fields.get(group.speed) if group.speed else None
+        state = CounterState(time_s, counters, bits, uptime_cs=uptime, discontinuity=discontinuity)
+        obs = Observation(state, speed if isinstance(speed, int) else None)
+        rows.append(Row(index, tags, fields, obs))
+    return Table(group, tuple(rows))
+
+
+def _index_under(index: str, prefix: str) -> bool:
+    return index == prefix or index.startswith(prefix + ".")
+
+
+def _matches(cond: Condition, value: SnmpValue | None) -> bool:
+    if value is None:
+        return False
+    if cond.matches is not None:
+        return re.search(cond.matches, text(value)) is not None
+    if isinstance(cond.equals, int):
+        n = number(value)
+        return n is not None and n == cond.equals
+    return text(value) == cond.equals
+
+
+def reduce_values(src: ReduceSource, columns: Mapping[str, Mapping[str, SnmpValue]]) -> list[float]:
+    """The numbers one reduce source gives, one per kept row (a percentage for used/free sources)."""
+    base = src.value or src.used
+    assert base is not None  # guaranteed by ReduceSource's validator
+    out: list[float] = []
+    for index, raw in columns.get(base, {}).items():
+        if src.index_prefix is not None and not _index_under(index, src.index_prefix):
+            continue
+        if not all(_matches(w, columns.get(w.column, {}).get(index)) for w in src.where):
+            continue
+        v = number(raw)
+        if v is None:
+            continue
+        if src.value is not None:
+            out.append(v * src.scale)
+            continue
+        other_col = src.free if src.free is not None else src.total
+        other = number(columns.get(other_col or "", {}).get(index, b""))
+        if other is None:
+            continue
+        total = v + other if src.free is not None else other
+        if total > 0:
+            out.append(100.0 * v / total * src.scale)
+    return out
+
+
+def parse_reduce(group: ReduceGroup, raw: Raw) -> float | None:
+    """The group's one value: ``reduce`` over the rows of every source (``all``) or of the first
+    source that has any (``first``); None when no row gives a value."""
+    values: list[float] = []
+    for src in group.sources:
+        got = reduce_values(src, raw.columns)
+        values += got
+        if got and group.combine == "first":
+            break
+    if not values:
+        return None
+    if group.reduce == "max":
+        return max(values)
+    if group.reduce == "min":
+        return min(values)
+    return sum(values) / len(values)
+
+
+def measurement_tags(measurement: str, tags: Mapping[str, str]) -> dict[str, str]:
+    """The target's tags that ``measurement`` declares (all of them for an undeclared measurement)."""
+    spec = m.BY_NAME.get(measurement)
+    return {k: v for k, v in tags.items() if v != "" and (spec is None or k in spec.tags)}
+
+
+def device_tags(target: Target, profile: Profile) -> dict[str, str]:
+    """A device's tags: the target's (device, site, region, role, vendor); vendor from the profile."""
+    tags = {m.TAG_DEVICE: target.name, **dict(target.tags)}
+    if profile.vendor and not tags.get(m.TAG_VENDOR):
+        tags[m.TAG_VENDOR] = profile.vendor
+    return tags
+
+
+def parse(
+    profile: Profile, job: str, raw: Raw, *, target: Target, at: datetime
+) -> Parsed:
+    """Turn what :func:`fetch` read for ``job`` into samples (pure).
+
+    Scalars and reduce groups of one measurement merge into one sample (``device``: reachable,
+    response_ms, uptime_s, sysname, cpu_pct, mem_pct). An unreachable device (nothing answered)
+    still gives ``reachable=0``. Table groups give :class:`Table` rows (rates are added later).
+    """
+    tags = device_tags(target, profile)
+    merged: dict[str, dict[str, FieldValue]] = {}
+    tables: list[Table] = []
+    answered = raw.response_ms is not None
+    for g in profile.groups_for(job):
+        if isinstance(g, ScalarsGroup):
+            fields = merged.setdefault(g.measurement, {})
+            if g.reachability:
+                fields[m.F_REACHABLE] = 1 if answered else 0
+                if raw.response_ms is not None:
+                    fields[m.F_RESPONSE_MS] = round(raw.response_ms, 3)
+            for name, spec in g.fields.items():
+                p = pick(spec, raw.scalars.get)
+                if p is not None and spec.emit:
+                    fields[name] = p.value
+        elif isinstance(g, ReduceGroup):
+            v = parse_reduce(g, raw)
+            if v is not None:
+                merged.setdefault(g.measurement, {})[g.field] = round(v, 3)
+        else:
+            t_tags = measurement_tags(g.measurement, tags)
+            tables.append(parse_table(g, raw, t_tags, at.timestamp()))
+    samples = tuple(
+        Sample(meas, measurement_tags(meas, tags), fields, at) for meas, fields in merged.items() if fields
+    )
+    return Parsed(samples, tuple(tables))
+
+
+def rate_rules(group: TableGroup) -> tuple[RateRule, ...]:
+    """The group's ``rates`` as :class:`RateRule` values for the tracker."""
+    return tuple(
+        RateRule(name, r.counter, r.scale, r.bits_per_unit, r.util) for name, r in group.rates.items()
+    )
+
+
+def table_samples(table: Table, rates: Mapping[str, Mapping[str, float]], at: datetime) -> tuple[Sample, ...]:
+    """One sample per row, with the row's rate fields (absent when there is no valid rate)."""
+    out = []
+    for row in table.rows:
+        fields = dict(row.fields)
+        fields.update({k: round(v, 6) for k, v in rates.get(row.index, {}).items()})
+        out.append(Sample(table.group.measurement, row.tags, fields, at))
+    return tuple(out)
+
+
+# --- profile checks against the measurement schema ---------------------------------------------------------
+
+
+def schema_problems(profiles: ProfileSet) -> list[str]:
+    """Names a profile writes that the measurement schema does not declare (empty when all is well)."""
+    problems: list[str] = []
+    for prof in profiles.profiles.values():
+        for g in prof.groups:
+            spec = m.BY_NAME.get(g.measurement)
+            where = f"{prof.source}: group {g.name!r}"
+            if spec is None:
+                problems.append(f"{where}: unknown measurement {g.measurement!r}")
+                continue
+            names: list[str] = []
+            tag_names: list[str] = []
+            if isinstance(g, ScalarsGroup):
+                names = [k for k, s in g.fields.items() if s.emit]
+                if g.reachability:
+                    names += [m.F_REACHABLE, m.F_RESPONSE_MS]
+            elif isinstance(g, ReduceGroup):
+                names = [g.field]
+            else:
+                names = [k for k, s in g.fields.items() if s.emit] + list(g.rates)
+                names += [r.util for r in g.rates.values() if r.util]
+                tag_names = [g.index_tag, *g.tags]
+            problems += [f"{where}: field {n!r} not in {spec.name}" for n in names if n not in spec.fields]
+            problems += [f"{where}: tag {n!r} not in {spec.name}" for n in tag_names if n not in spec.tags]
+    return problems
+
+
+# --- the facade ---------------------------------------------------------------------------------------------
+
+
+ClientFactory = Callable[[Target], SnmpClient]
+
+
+class SnmpCollector:
+    """Polls one job of one device by its profile: ``await collector.collect(target, profile, job)``.
+
+    Device faults (timeouts, auth, unreachable, odd answers) become a PollResult with ``error``;
+    the system job of an unreachable device still yields a ``device`` sample with ``reachable=0``.
+    """
+
+    def __init__(
+        self,
+        profiles: ProfileSet,
+        client_factory: ClientFactory,
+        tracker: RateTracker,
+        clock: Clock,
+        *,
+        timer: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        problems = schema_problems(profiles)
+        if problems:
+            raise ValueError("profiles do not fit the measurement schema:\n" + "\n".join(problems))
+        self._profiles = profiles
+        self._client_factory = client_factory
+        self._tracker = tracker
+        self._clock = clock
+        self._timer = timer
+
+    async def collect(self, target: Target, profile: str, job: str) -> PollResult:
+        """Run ``job`` of ``profile`` against ``target``. Raises only for an unknown profile name."""
+        prof = self._profiles.get(profile)
+        groups = prof.groups_for(job)
+        at = self._clock()
+        t0 = self._timer()
+        client = self._client_factory(target)
+        before = client.varbinds
+        try:
+            raw = await fetch(client, groups, timer=self._timer)
+        finally:
+            varbinds = client.varbinds - before
+            await client.close()
+        error = raw.error
+        samples: tuple[Sample, ...] = ()
+        try:
+            parsed = parse(prof, job, raw, target=target, at=at)
+            samples = parsed.samples
+            for table in parsed.tables:
+                if raw.error is not None:
+                    break  # a half-walked table has no trustworthy counters
+                key = f"{target.name}/{table.group.name}"
+                rates = self._tracker.observe(key, _obs(table), rate_rules(table.group))
+                samples += table_samples(table, rates, at)
+        except Exception as exc:  # an answer the parser did not expect is this device's fault
+            log.exception("device=%s job=%s profile=%s: cannot parse the answer", target.name, job, profile)
+            error = error or f"parse: {type(exc).__name__}"
+        if error is not None:
+            for g in groups:
+                if isinstance(g, TableGroup):
+                    self._tracker.forget(f"{target.name}/{g.name}")
+            log.warning("device=%s job=%s failed: %s %s", target.name, job, error, raw.detail)
+        duration = self._timer() - t0
+        return PollResult(target.name, job, at, duration, samples, error, varbinds)
+
+
+def _obs(table: Table) -> dict[str, Observation]:
+    return {row.index: row.observation for row in table.rows}
