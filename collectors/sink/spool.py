@@ -226,6 +226,11 @@ class Spool:
                 return None
             cursor = Position(seq + 1, 0)
 
+    def next_or_end(self, cursor: Position) -> SpooledRecord | Position:
+        """:meth:`read_next`, or — when there is nothing more — the journal's :attr:`end` at that moment."""
+        rec = self.read_next(cursor)
+        return self.end if rec is None else rec
+
     def _read_at(self, pos: Position) -> Record | Tail:
         if self._reading is None or self._reading[0] != pos.segment:
             self._close_reader()
