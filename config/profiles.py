@@ -406,8 +406,12 @@ def parse_profile_file(path: Path) -> ProfileFile:
         return ProfileFile.model_validate(_plain(data))
     except ValidationError as exc:
         problems = []
-        for err in exc.errors():
-            loc = _clean_loc(err["loc"], data)
+        errors = exc.errors()
+        locs = [_clean_loc(e["loc"], data) for e in errors]
+        for err, loc in zip(errors, locs, strict=True):
+            # a bad item also makes its tuple "too short": report only the item
+            if err["type"] == "too_short" and any(o != loc and o[: len(loc)] == loc for o in locs):
+                continue
             line, col = _position(data, loc)
             problems.append(Problem(str(path), line, col, _path_str(loc), err["msg"]))
         raise ConfigError(problems) from None
