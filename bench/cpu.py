@@ -60,13 +60,22 @@ def machine_cpu() -> MachineCpu:
         return parse_machine_cpu(f.read(), os.sysconf("SC_CLK_TCK"))
 
 
-def parse_udp_rcvbuf_errors(proc_net_snmp: str) -> int:
-    """``Udp: RcvbufErrors`` (datagrams dropped because a socket's receive buffer was full)."""
+@dataclass(frozen=True, slots=True)
+class UdpCounters:
+    """A network namespace's UDP counters (``/proc/net/snmp``)."""
+
+    in_datagrams: int
+    rcvbuf_errors: int
+
+
+def parse_udp_counters(proc_net_snmp: str) -> UdpCounters:
+    """``Udp: InDatagrams`` and ``RcvbufErrors`` (datagrams dropped on a full socket receive buffer)."""
     header, values = [ln.split() for ln in proc_net_snmp.splitlines() if ln.startswith("Udp:")][:2]
-    return int(values[header.index("RcvbufErrors")])
+    row = dict(zip(header[1:], (int(v) for v in values[1:]), strict=True))
+    return UdpCounters(in_datagrams=row["InDatagrams"], rcvbuf_errors=row["RcvbufErrors"])
 
 
-def udp_rcvbuf_errors(pid: int) -> int:
-    """UDP receive-buffer drops in the network namespace of process ``pid``."""
+def udp_counters(pid: int) -> UdpCounters:
+    """The UDP counters of the network namespace process ``pid`` lives in."""
     with open(f"/proc/{pid}/net/snmp", encoding="ascii") as f:
-        return parse_udp_rcvbuf_errors(f.read())
+        return parse_udp_counters(f.read())

@@ -26,6 +26,8 @@ class Measured:
     agent_cpu_s: float
     other_cpu_s: float
     udp_drops: int = 0
+    pdus: float = 0.0
+    """SNMP request PDUs sent during the pass (half the UDP datagrams received in the namespace)."""
 
     @property
     def polled(self) -> int:
@@ -66,6 +68,7 @@ class Summary:
     varbinds_per_agent: Mapping[int, int]
     """varbinds kept per agent → how many agents (over all rounds); one key when all agree."""
     other_load_cores: float
+    pdus_per_agent: float
     udp_drops: int
     """UDP datagrams dropped on full receive buffers in the fleet's namespace (summed over rounds)."""
     extra: Mapping[str, float]
@@ -112,6 +115,7 @@ def summarize(runs: Sequence[Measured], reference: str, workloads: Mapping[str, 
                 other_load_cores=_median(
                     [m.other_cpu_s / m.section.wall_s for m in ms if m.section.wall_s > 0]
                 ),
+                pdus_per_agent=_median([m.pdus / m.polled for m in ms if m.polled]),
                 udp_drops=sum(m.udp_drops for m in ms),
                 extra={
                     k: _median([m.section.extra[k] for m in ms if k in m.section.extra]) for k in extra_keys
@@ -155,6 +159,7 @@ def table(summaries: Sequence[Summary]) -> str:
         "CPU-s/1k polls",
         "agent CPU-s/1k",
         "failures",
+        "PDUs/agent",
         "UDP drops",
         "vb/agent",
         "× Go speed",
@@ -173,6 +178,7 @@ def table(summaries: Sequence[Summary]) -> str:
                 _fmt(s.cpu_per_1000, 2),
                 _fmt(s.agent_cpu_per_1000, 2),
                 str(s.failures),
+                _fmt(s.pdus_per_agent),
                 str(s.udp_drops),
                 vb,
                 _fmt(s.speed_vs_ref, 3),
@@ -201,6 +207,7 @@ def to_jsonable(summaries: Sequence[Summary], runs: Sequence[Measured]) -> dict[
             "agent_cpu_s": m.agent_cpu_s,
             "other_cpu_s": m.other_cpu_s,
             "udp_drops": m.udp_drops,
+            "pdus": m.pdus,
             "agents_ok": len(s.varbinds),
             "varbinds": sum(s.varbinds.values()),
             "failures": {str(k): v for k, v in s.failures.items()},
