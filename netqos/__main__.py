@@ -1,0 +1,5 @@
+import sys
+
+from netqos.cli import main
+
+sys.exit(main())

@@ -1,0 +1,297 @@
+"""The composition root: builds every component from the loaded configuration and wires them together.
+
+Nothing else in netqos constructs engines, sinks or schedulers; nothing imports this module but the CLI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+from collectors import measurements as m
+from collectors.counters import Limits, RateTracker
+from collectors.model import PollResult, Sample, Target
+from collectors.scheduler import PollJob, PollScheduler
+from collectors.sink.influx_sink import InfluxSink
+from collectors.sink.lineproto import encode
+from collectors.snmp.collect import SnmpCollector
+from collectors.snmp.detect import AUTO, ProfileResolver
+from collectors.snmp.pysnmp_client import PysnmpEngine
+from config.loader import Loaded, describe, load
+from config.models import Device, Inventory, Settings, SnmpV2c, SnmpV3
+from config.profiles import ProfileSet, load_profiles
+
+log = logging.getLogger("netqos.app")
+
+SYSTEM_JOB = "system"
+INTERFACES_JOB = "interfaces"
+
+
+class UsageError(Exception):
+    """A command-line mistake (bad --target, unknown --device...): printed without a traceback."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- loading ------------------------------------------------------------------------------------------
+
+
+def _profile_dirs(config_dir: Path) -> list[Path]:
+    from config.profiles import BUILTIN_DIR
+
+    extra = config_dir / "profiles"
+    return [BUILTIN_DIR, extra] if extra.is_dir() else [BUILTIN_DIR]
+
+
+def load_all(inventory: Path, config_dir: Path) -> tuple[Loaded, ProfileSet]:
+    """Profiles (built-in + ``config/profiles/``), then inventory and settings checked against them."""
+    profiles = load_profiles(_profile_dirs(config_dir))
+    loaded = load(inventory, config_dir, os.environ, known_profiles=set(profiles.profiles))
+    for w in loaded.warnings:
+        log.warning("%s", w)
+    return loaded, profiles
+
+
+def device_target(inv: Inventory, settings: Settings, device: Device, timeout_s: float) -> Target:
+    """The SNMP target of an inventory device: address, resolved credentials and its tags."""
+    site = inv.site(device.site)
+    tags = {
+        m.TAG_DEVICE: device.name,
+        m.TAG_SITE: site.name,
+        m.TAG_REGION: site.region,
+        m.TAG_ROLE: device.role.value,
+    }
+    base = Target(name=device.name, address=device.address, port=device.port, timeout_s=timeout_s, tags=tags)
+    cred = inv.credentials.snmp.get(device.snmp) if device.snmp else None
+    if isinstance(cred, SnmpV2c):
+        return _replace(base, version="2c", community=cred.community.get_secret_value())
+    if isinstance(cred, SnmpV3):
+        return _replace(
+            base,
+            version="3",
+            user=cred.user,
+            auth_protocol=cred.auth_protocol,
+            auth_key=cred.auth_key.get_secret_value(),
+            priv_protocol=cred.priv_protocol,
+            priv_key=cred.priv_key.get_secret_value(),
+            context=cred.context,
+        )
+    return base
+
+
+def _replace(t: Target, **changes: object) -> Target:
+    from dataclasses import replace
+
+    return replace(t, **changes)  # type: ignore[arg-type]
+
+
+def _job_timeout(settings: Settings) -> float:
+    return min((j.timeout_s for j in settings.jobs.values()), default=10.0)
+
+
+# --- check --------------------------------------------------------------------------------------------
+
+
+def check(inventory: Path, config_dir: Path, out: TextIO) -> int:
+    loaded, profiles = load_all(inventory, config_dir)
+    for line in describe(loaded):
+        print(line, file=out)
+    print(f"profiles: {len(profiles.profiles)} ({', '.join(sorted(profiles.profiles))})", file=out)
+    for w in loaded.warnings:
+        print(f"warning: {w}", file=out)
+    print("ok", file=out)
+    return 0
+
+
+# --- poll ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Polled:
+    target: Target
+    profile: str
+
+
+def _adhoc_target(args: argparse.Namespace) -> Target:
+    host, _, port_s = str(args.target).rpartition(":")
+    if not host:
+        host, port_s = port_s, "161"
+    try:
+        port = int(port_s)
+    except ValueError:
+        raise UsageError(f"--target {args.target!r}: the port must be a number") from None
+    name = host if port == 161 else f"{host}:{port}"
+    tags = {m.TAG_DEVICE: name}
+    if args.v3_user:
+        if not args.auth_key or not args.priv_key:
+            raise UsageError("SNMPv3 (--v3-user) needs --auth-key and --priv-key (authPriv)")
+        return Target(
+            name=name, address=host, port=port, version="3", user=args.v3_user,
+            auth_protocol=args.auth_protocol.upper(), auth_key=args.auth_key,
+            priv_protocol=args.priv_protocol.upper(), priv_key=args.priv_key, context=args.context,
+            timeout_s=args.timeout, retries=args.retries, tags=tags,
+        )
+    if not args.community:
+        raise UsageError("--target needs --community (SNMPv2c) or --v3-user/--auth-key/--priv-key (SNMPv3)")
+    return Target(
+        name=name, address=host, port=port, version="2c", community=args.community,
+        timeout_s=args.timeout, retries=args.retries, tags=tags,
+    )
+
+
+def _selected(args: argparse.Namespace) -> tuple[list[_Polled], list[str], Settings | None]:
+    """The devices to poll (with their configured profile) and the jobs."""
+    jobs: list[str] = list(args.job) or [SYSTEM_JOB, INTERFACES_JOB]
+    if args.target:
+        return [_Polled(_adhoc_target(args), args.profile)], jobs, None
+    loaded, _ = load_all(args.inventory, args.config)
+    inv = loaded.inventory
+    names = set(args.device)
+    unknown = names - {d.name for d in inv.devices}
+    if unknown:
+        raise UsageError(f"unknown device(s) {', '.join(sorted(unknown))} in {args.inventory}")
+    timeout = _job_timeout(loaded.settings)
+    polled = [
+        _Polled(device_target(inv, loaded.settings, d, timeout), d.profile)
+        for d in inv.devices
+        if d.enabled and (not names or d.name in names)
+    ]
+    return polled, jobs, loaded.settings
+
+
+def sample_json(s: Sample) -> str:
+    t = s.time.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return json.dumps(
+        {"measurement": s.measurement, "tags": dict(s.tags), "fields": dict(s.fields), "time": t},
+        ensure_ascii=False,
+    )
+
+
+def format_sample(s: Sample, fmt: str) -> str | None:
+    return sample_json(s) if fmt == "json" else encode(s)
+
+
+async def poll(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``netqos poll --once``: poll the selected devices ``--count`` times and print every sample."""
+    if args.count < 1:
+        raise UsageError("--count must be at least 1")
+    polled, jobs, _settings = _selected(args)
+    profiles = load_profiles(_profile_dirs(args.config)) if not args.target else load_profiles()
+    if args.profile != AUTO and args.target and args.profile not in profiles:
+        raise UsageError(f"unknown profile {args.profile!r} (known: {', '.join(sorted(profiles.profiles))})")
+    failed = 0
+    async with PysnmpEngine() as engine:
+        tracker = RateTracker(Limits(interval_s=max(args.interval, 1.0)))
+        collector = SnmpCollector(profiles, engine.client, tracker, utc_now)
+        resolver = ProfileResolver(profiles, engine.client)
+
+        async def one(p: _Polled, job: str) -> PollResult:
+            profile = await resolver.resolve(p.target, p.profile)
+            return await collector.collect(p.target, profile, job)
+
+        for i in range(args.count):
+            if i:
+                await asyncio.sleep(args.interval)
+            results = await asyncio.gather(*(one(p, job) for p in polled for job in jobs))
+            for r in results:
+                for s in r.samples:
+                    line = format_sample(s, args.format)
+                    if line is not None:
+                        print(line, file=out)
+                if not r.ok:
+                    failed += 1
+                    print(f"netqos: device={r.device} job={r.job} failed: {r.error}", file=err)
+            out.flush()
+    return 1 if failed else 0
+
+
+# --- run ----------------------------------------------------------------------------------------------
+
+
+def poll_jobs(loaded: Loaded) -> list[PollJob]:
+    """Every enabled device × every configured job."""
+    inv, settings = loaded.inventory, loaded.settings
+    jobs: list[PollJob] = []
+    for d in inv.devices:
+        if not d.enabled or d.snmp is None:
+            continue
+        site = inv.site(d.site)
+        tags = {m.TAG_SITE: site.name, m.TAG_REGION: site.region, m.TAG_ROLE: d.role.value}
+        for name, job in settings.jobs.items():
+            jobs.append(PollJob(d.name, name, job.interval_s, job.timeout_s, tags))
+    return jobs
+
+
+async def run(inventory: Path, config_dir: Path, duration: float | None) -> int:
+    """``netqos run``: the scheduler until SIGINT/SIGTERM (or ``duration``), then a clean stop."""
+    loaded, profiles = load_all(inventory, config_dir)
+    inv, settings = loaded.inventory, loaded.settings
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    sink = await InfluxSink.open(settings.influxdb, sink=settings.sink, spool=settings.spool)
+    iface_interval = settings.jobs.get(INTERFACES_JOB, settings.jobs[next(iter(settings.jobs))]).interval_s
+    t0 = time.monotonic()
+    try:
+        async with PysnmpEngine() as engine:
+            tracker = RateTracker(Limits(interval_s=iface_interval))
+            collector = SnmpCollector(profiles, engine.client, tracker, utc_now)
+            resolver = ProfileResolver(profiles, engine.client)
+            targets = {
+                d.name: (device_target(inv, settings, d, settings.jobs[SYSTEM_JOB].timeout_s
+                                       if SYSTEM_JOB in settings.jobs else 10.0), d.profile)
+                for d in inv.devices
+            }
+
+            async def run_one(device: str, job: str) -> PollResult:
+                target, configured = targets[device]
+                profile = await resolver.resolve(target, configured)
+                return await collector.collect(target, profile, job)
+
+            jobs = poll_jobs(loaded)
+            scheduler = PollScheduler(jobs, run_one, sink, max_concurrency=settings.scheduler.max_concurrency)
+            log.warning("netqos run: %d devices, %d jobs, writing to %s", len(targets), len(jobs), sink.name)
+            scheduler.start()
+            if duration is not None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), duration)
+            else:
+                await stop.wait()
+            await scheduler.stop()
+            stats = scheduler.stats
+    finally:
+        await sink.close()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    ss = sink.stats()
+    print(
+        f"netqos run: {time.monotonic() - t0:.0f} s, {len(targets)} devices, polls ok={stats.ok} "
+        f"failed={stats.failed} skipped={stats.skipped}; points accepted={ss.points_accepted} "
+        f"written={ss.points_written} rejected={ss.points_rejected} dropped={ss.points_dropped} "
+        f"(spool holds {ss.spool_bytes} bytes)"
+    )
+    return 0
+
+
+# --- lab ----------------------------------------------------------------------------------------------
+
+
+def lab(args: argparse.Namespace, out: TextIO) -> int:
+    raise UsageError("the lab commands are not wired yet")
+
+
+__all__: Sequence[str] = ("UsageError", "check", "lab", "poll", "run")
