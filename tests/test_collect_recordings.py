@@ -18,7 +18,7 @@ import pytest
 
 from collectors import measurements as m
 from collectors.counters import Limits, RateTracker
-from collectors.model import PollResult, SnmpClient, Target
+from collectors.model import PollResult, SnmpClient, SnmpError, Target
 from collectors.snmp.collect import SnmpCollector, text
 from config.profiles import ProfileSet, load_profiles
 from tests.snmprec import Recording, RecordingClient, load_snmprec
@@ -258,3 +258,25 @@ async def test_rates_from_two_polls(
     assert sample.fields[m.F_IN_UTIL_PCT] == pytest.approx(d_in * 8 / dt_s / speed * 100)
     assert sample.fields[m.F_IN_ERRORS_PS] == pytest.approx(d_err / dt_s)
     assert sample.fields[m.F_IN_OCTETS] == in0 + d_in
+
+
+class WalkFails(RecordingClient):
+    """Answers the GET, then times out on the table walk (an agent dying mid-poll)."""
+
+    async def walk_table(self, columns: Any) -> dict[str, dict[str, Any]]:
+        raise SnmpError("timeout", "walk")
+
+
+@pytest.mark.parametrize(("job", "has_device_sample"), [("system", True), ("interfaces", False)])
+async def test_failure_mid_poll_keeps_what_was_read(
+    job: str, has_device_sample: bool, profiles: ProfileSet, recordings: dict[str, Recording]
+) -> None:
+    tracker = RateTracker(Limits(60))
+    col = SnmpCollector(profiles, lambda t: WalkFails(recordings["junos"]), tracker, Clock(T0))
+    result = await col.collect(Target("junos", "127.0.0.1"), "juniper_junos", job)
+    assert result.error == "timeout"
+    assert [s.measurement for s in result.samples] == ([m.DEVICE] if has_device_sample else [])
+    if has_device_sample:
+        assert result.samples[0].fields[m.F_REACHABLE] == 1
+        assert m.F_CPU_PCT not in result.samples[0].fields
+    assert len(tracker) == 0
