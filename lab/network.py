@@ -75,9 +75,7 @@ def lab_devices(
         port = overrides.get(name, device.port)
         endpoint = (device.address, port)
         if endpoint in seen:
-            raise LabConfigError(
-                f"lab devices {seen[endpoint]} and {name} both listen on {endpoint[0]}:{port}"
-            )
+            raise LabConfigError(f"lab devices {seen[endpoint]} and {name} both listen on {endpoint[0]}:{port}")
         seen[endpoint] = name
         out.append(LabDevice(name=name, recording=recording, address=device.address, port=port))
     return out

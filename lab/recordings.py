@@ -184,9 +184,7 @@ def _int_value(record: Record) -> int | None:
         return None
 
 
-def port_rates(
-    records: Sequence[Record], device: str, model: TrafficModel = TrafficModel()
-) -> dict[int, PortRates]:
+def port_rates(records: Sequence[Record], device: str, model: TrafficModel = TrafficModel()) -> dict[int, PortRates]:
     """Per ifIndex, the rates of every port that carries traffic: oper up, not a software loopback, with a
     speed (ifHighSpeed in Mbit/s, else ifSpeed in bit/s; 0 or absent means no traffic)."""
     columns: dict[str, dict[int, int]] = {}
@@ -267,9 +265,7 @@ def _uptime(tag: str, recorded: int, epoch: int, m: TrafficModel) -> str:
     return spec
 
 
-def transform(
-    records: Sequence[Record], device: str, epoch: int, model: TrafficModel = TrafficModel()
-) -> list[Record]:
+def transform(records: Sequence[Record], device: str, epoch: int, model: TrafficModel = TrafficModel()) -> list[Record]:
     """The live copy of ``records`` for lab device ``device`` with the lab epoch ``epoch`` (Unix seconds).
 
     Only counters of ports in :func:`port_rates` and ``sysUpTime.0`` change; a missing ``sysUpTime.0``

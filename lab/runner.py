@@ -22,6 +22,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import signal
 import stat
 import tempfile
@@ -149,6 +150,11 @@ class LabPaths:
     @property
     def faults_file(self) -> Path:
         return self.state_dir / "faults.json"
+
+    @property
+    def variation_dir(self) -> Path:
+        """Holds only snmpsim's ``numeric`` module, so snmpsim does not try (and log failing) the others."""
+        return self.runtime_dir / "variation"
 
     def pid_files(self) -> list[Path]:
         return sorted(self.runtime_dir.glob("*/snmpsim.pid"))
@@ -287,6 +293,17 @@ def _apply_faults(paths: LabPaths, devices: Sequence[LabDevice], silent: frozens
             log.info("lab device %s (pid %d) resumed", d.name, pid)
 
 
+def _install_variation(paths: LabPaths) -> None:
+    import snmpsim
+
+    source = Path(snmpsim.__file__).parent / "variation" / "numeric.py"
+    paths.variation_dir.mkdir(parents=True, exist_ok=True)
+    paths.variation_dir.chmod(0o755)
+    target = paths.variation_dir / "numeric.py"
+    shutil.copyfile(source, target)
+    target.chmod(0o644)
+
+
 def _write_data(paths: LabPaths, device: LabDevice, recordings_dir: Path, epoch: int) -> None:
     source = recordings_dir / f"{device.recording}.snmprec"
     text = live_recording(source.read_text(encoding="iso-8859-1"), device.name, epoch)
@@ -318,6 +335,7 @@ def up(
     recordings = recordings_dir or default_recordings_dir()
     paths = LabPaths.resolve(state_dir)
     epoch = load_epoch(paths, clock)
+    _install_variation(paths)
     started: dict[str, SnmpsimProcess] = {}
     notes: dict[str, str] = {}
     for d in devices:
@@ -331,6 +349,7 @@ def up(
                 [(d.address, d.port)],
                 paths.cache_dir(d.name),
                 paths.log_file(d.name),
+                variation_modules_dir=paths.variation_dir,
             )
         except (OSError, ValueError, SnmpsimError) as exc:
             notes[d.name] = f"not started: {exc}"

@@ -237,9 +237,7 @@ UPTIME_CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("case", "recorded", "tag", "at_epoch"), UPTIME_CASES, ids=[c[0] for c in UPTIME_CASES]
-)
+@pytest.mark.parametrize(("case", "recorded", "tag", "at_epoch"), UPTIME_CASES, ids=[c[0] for c in UPTIME_CASES])
 def test_sysuptime_counts_100_ticks_a_second_from_the_epoch(
     case: str, recorded: str | None, tag: str, at_epoch: int | None
 ) -> None:
@@ -398,6 +396,32 @@ def test_isolated_by_ignores_devices_already_cut_off_and_rejects_unknown_names()
     assert isolated_by(cyclic, "a") == {"d"}
     with pytest.raises(KeyError):
         isolated_by(cyclic, "nope")
+
+
+SHIPPED_CASES = [
+    # the shipped inventory.yaml: (devices taken down, lab devices that must go silent)
+    ({"agg-sh-pd-01"}, {"agg-sh-pd-01", "olt-sh-pd-01", "mw-sh-pd-101a", "csr-sh-pd-101", "pwr-sh-pd-101"}),
+    ({"agg-sh-mh-01"}, {"agg-sh-mh-01", "olt-sh-mh-01", "mw-sh-cm-201a", "csr-sh-cm-201"}),
+    (
+        {"agg-sh-pd-01", "agg-sh-mh-01"},
+        set(LAB_TOPOLOGY) - {"core-sh-01"},  # dual-homed dist-sh-01 (and the CPE behind it) go too
+    ),
+    ({"mw-sh-pd-101a"}, {"mw-sh-pd-101a", "csr-sh-pd-101", "pwr-sh-pd-101"}),
+]
+
+
+@pytest.mark.parametrize(("down_set", "silent"), SHIPPED_CASES)
+def test_the_shipped_inventory_serves_all_twelve_and_faults_follow_its_topology(
+    down_set: set[str], silent: set[str]
+) -> None:
+    from config.loader import load
+
+    repo = Path(__file__).resolve().parents[1]
+    inv = load(repo / "inventory.yaml", repo / "config", env={}).inventory
+    devices = lab_devices(inv)
+    assert {(d.name, d.recording) for d in devices} == set(LAB_RECORDINGS)
+    assert sorted(d.port for d in devices) == list(range(20161, 20173))
+    assert unreachable(inv, down_set) & {d.name for d in devices} == silent
 
 
 # --- a real lab: snmpsim processes polled with net-snmp --------------------------------------------------
