@@ -15,12 +15,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from collectors.model import Sample
 from collectors.sink.backoff import Backoff
 from collectors.sink.influx_sink import InfluxSink
-from config.models import InfluxV1, SinkSettings, SpoolSettings
+from config.models import InfluxV1, InfluxV2, SinkSettings, SpoolSettings
 from tests.servers.influx import InfluxServer
+from tests.servers.victoria import VictoriaServer
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 FAST = Backoff(base_s=0.05, cap_s=0.3)
@@ -107,9 +109,7 @@ async def test_rejected_batch_is_dropped_and_logged_next_goes_through(
     await sink.write([Sample("conflict", {}, {"f": "a string"}, T0)])
     await sink.flush()
     with caplog.at_level(logging.ERROR, logger="collectors.sink.influx_sink"):
-        await sink.write(
-            [Sample("conflict", {"k": "v"}, {"f": 1}, T0 + timedelta(seconds=1))]
-        )  # int: conflict
+        await sink.write([Sample("conflict", {"k": "v"}, {"f": 1}, T0 + timedelta(seconds=1))])  # int: conflict
         await sink.flush()
     await sink.write(samples(0, 10))
     await sink.flush()
@@ -144,9 +144,7 @@ async def test_outage_loses_nothing(influx_up: InfluxServer, tmp_path: Path) -> 
     assert influx_up.count(db, "probe", "seq") == n
 
 
-async def test_graceful_restart_mid_outage_replays_all_none_twice(
-    influx_up: InfluxServer, tmp_path: Path
-) -> None:
+async def test_graceful_restart_mid_outage_replays_all_none_twice(influx_up: InfluxServer, tmp_path: Path) -> None:
     n = 2000
     db = fresh_db(influx_up)
     first = await open_sink(influx_up, db, tmp_path, batch_size=300)
@@ -244,3 +242,20 @@ async def test_sigkill_mid_stream_loses_nothing_accepted(
     assert accepted <= stored <= attempted  # nothing write() accepted is lost
     assert lost <= rate * 0.2
     assert resent <= 500 + 50  # at most the one batch in flight at the kill is sent again
+
+
+async def test_v2_sink_writes_through_influxdb_client(victoria: VictoriaServer, tmp_path: Path) -> None:
+    n = 1200
+    sink = await InfluxSink.open(
+        InfluxV2(api="v2", url=victoria.url, org="netqos", bucket="netqos", token=SecretStr("t")),
+        sink=SinkSettings(batch_size=500, flush_interval_s=0.1, timeout_s=5),
+        spool=SpoolSettings(dir=str(tmp_path), group_commit_s=0.2),
+        backoff=FAST,
+    )
+    await sink.write(samples(0, n, measurement="v2sink"))
+    await sink.flush()
+    stats = sink.stats()
+    await sink.close()
+    assert stats.points_written == n
+    series = victoria.export('{__name__="v2sink_seq"}')
+    assert sorted(v for s in series for v in s.values) == list(range(n))

@@ -90,6 +90,7 @@ class InfluxSink:
         self._flush_target = Position(0, 0)
         self._closing = False
         self._closed = False
+        self._retry_now = False
         self._server_up = True
         self._accepted = self._spooled = self._written = self._rejected = 0
         self._failures = self._batches = 0
@@ -113,9 +114,7 @@ class InfluxSink:
     async def start(self) -> None:
         """Open the spool (an earlier run's records are replayed first); start sending and group commits."""
         settings = self._spool_settings
-        self._spool = await self._call(
-            Spool, Path(settings.dir), max_bytes=settings.max_bytes, name=self.name
-        )
+        self._spool = await self._call(Spool, Path(settings.dir), max_bytes=settings.max_bytes, name=self.name)
         self._acked = self._spool.acked
         self._end = self._replay_end = self._spool.end
         self._tasks = [
@@ -165,9 +164,10 @@ class InfluxSink:
         self._wake.set()
 
     async def flush(self) -> None:
-        """Wait until everything accepted so far is spooled and fsync'd and — while the server is up — sent.
+        """Wait until everything accepted so far is spooled and fsync'd and — if the server is up — sent.
 
-        Gives up waiting for the server after ``timeout_s`` (the data stays spooled and goes out later).
+        A sender that is backing off retries at once; if that attempt fails, flush returns (the data
+        is safe in the spool). Gives up waiting after ``timeout_s`` (the data goes out later).
         """
         if self._spool is None:
             return
@@ -177,10 +177,11 @@ class InfluxSink:
             return
         failures = self._failures
         self._flush_target = max(self._flush_target, target)
+        self._retry_now = True  # a sender backing off tries once more now: the server may be back
         self._wake.set()
 
-        def done() -> bool:
-            return self._acked >= target or not self._server_up or self._failures > failures
+        def done() -> bool:  # sent, or the server failed (again) since this flush began
+            return self._acked >= target or self._failures > failures
 
         try:
             async with asyncio.timeout(self._settings.timeout_s), self._progress:
@@ -287,6 +288,9 @@ class InfluxSink:
     async def _sleep_unless_closing(self, delay: float) -> None:
         deadline = self._monotonic() + delay
         while not self._closing and (left := deadline - self._monotonic()) > 0:
+            if self._retry_now:
+                self._retry_now = False
+                return
             self._wake.clear()
             await self._wait_wake(left)
 
