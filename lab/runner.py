@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TextIO
 
 from config.models import Inventory
 from lab.network import LAB_RECORDINGS, LabDevice, lab_devices
@@ -49,6 +49,7 @@ __all__ = [
     "format_states",
     "isolated_by",
     "load_epoch",
+    "run_command",
     "status",
     "unreachable",
     "up",
@@ -466,3 +467,40 @@ def format_states(states: Iterable[DeviceState]) -> str:
         )
         + "\n"
     )
+
+
+def run_command(
+    inventory: Inventory,
+    state_dir: Path,
+    command: Literal["up", "down", "status", "fault"],
+    out: TextIO,
+    *,
+    device: str | None = None,
+    state: Literal["down", "up"] | None = None,
+    recordings_dir: Path | None = None,
+) -> int:
+    """``netqos lab COMMAND``: run it and print the result to ``out``. Returns the exit status: 1 when a
+    device failed to start (``up``) or a device that should answer does not (``status``)."""
+    if command == "up":
+        t0 = time.monotonic()
+        states = up(inventory, state_dir, recordings_dir)
+        out.write(format_states(states))
+        out.write(f"lab up in {time.monotonic() - t0:.1f} s (state in {state_dir})\n")
+        return 1 if any(s.note for s in states) else 0
+    if command == "down":
+        stopped = down(state_dir)
+        out.write("".join(f"stopped {name} (pid {pid})\n" for name, pid in stopped) or "no lab device running\n")
+        return 0
+    if command == "status":
+        states = status(inventory, state_dir)
+        out.write(format_states(states))
+        return 1 if any(not s.faulted and not s.answers for s in states) else 0
+    if device is None or state is None:
+        raise ValueError("fault needs a device and a state (down or up)")
+    result = fault(inventory, state_dir, device, state)
+    out.write(format_states(result.states))
+    out.write(
+        f"fault {device} {state}: silenced {', '.join(sorted(result.silenced)) or 'none'}; "
+        f"resumed {', '.join(sorted(result.resumed)) or 'none'}; down now: {', '.join(sorted(result.down)) or 'none'}\n"
+    )
+    return 0

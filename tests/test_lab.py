@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib.util
+import io
 import os
 import shutil
 import signal
@@ -32,7 +33,7 @@ from lab.recordings import (
     render,
     transform,
 )
-from lab.runner import LabPaths, down, fault, isolated_by, status, unreachable, up
+from lab.runner import LabPaths, down, fault, isolated_by, run_command, status, unreachable, up
 from lab.snmpsim import free_udp_port
 from tests.servers.snmpsim import DEVICES_DIR
 
@@ -571,3 +572,20 @@ def test_fault_silences_the_device_and_all_behind_it_then_restores(lab: Lab) -> 
     for name in LIVE:
         assert snmp("snmpget", lab.ports[name], SYS_UPTIME) is not None, name
     assert all(s.answers and not s.faulted for s in status(lab.inventory, lab.state_dir))
+
+
+def test_run_command_prints_a_table_and_exits_by_health(lab: Lab) -> None:
+    out = io.StringIO()
+    assert run_command(lab.inventory, lab.state_dir, "status", out) == 0
+    lines = out.getvalue().splitlines()
+    assert lines[0].split()[:3] == ["DEVICE", "RECORDING", "ENDPOINT"]
+    assert {line.split()[0] for line in lines[1:]} == set(LIVE)
+    assert all(line.split()[6] == "yes" for line in lines[1:])
+    out = io.StringIO()
+    assert run_command(lab.inventory, lab.state_dir, "fault", out, device="mw-sh-cm-201a", state="down") == 0
+    try:
+        assert "silenced mw-sh-cm-201a;" in out.getvalue()
+        assert run_command(lab.inventory, lab.state_dir, "status", io.StringIO()) == 0  # faulted is expected
+    finally:
+        run_command(lab.inventory, lab.state_dir, "fault", io.StringIO(), device="mw-sh-cm-201a", state="up")
+    assert snmp("snmpget", lab.ports["mw-sh-cm-201a"], SYS_UPTIME) is not None
