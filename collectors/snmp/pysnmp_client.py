@@ -51,7 +51,15 @@ from pysnmp.proto.rfc1902 import (
 
 from collectors.model import SnmpError, SnmpStats, SnmpValue, Target
 
-__all__ = ["AUTH_PROTOCOLS", "PRIV_PROTOCOLS", "PysnmpClient", "PysnmpEngine", "decode_value"]
+__all__ = [
+    "AUTH_PROTOCOLS",
+    "PRIV_PROTOCOLS",
+    "ColumnWalk",
+    "PysnmpClient",
+    "PysnmpEngine",
+    "absorb_bulk_response",
+    "decode_value",
+]
 
 log = logging.getLogger(__name__)
 
@@ -202,13 +210,68 @@ class PysnmpEngine:
 
 
 @dataclass(slots=True)
-class _Column:
-    """Walk state of one column of a table walk."""
+class ColumnWalk:
+    """Walk state of one column: its OID, the last OID seen in it, and the rows kept so far."""
 
-    prefix: tuple[int, ...]
     name: str
+    prefix: tuple[int, ...]
     last: tuple[int, ...]
     rows: dict[str, SnmpValue]
+
+    @classmethod
+    def of(cls, column: str) -> ColumnWalk:
+        prefix = _oid_tuple(column)
+        return cls(name=column, prefix=prefix, last=prefix, rows={})
+
+
+def absorb_bulk_response(
+    active: Sequence[ColumnWalk],
+    var_binds: Sequence[tuple[Any, Any]],
+    max_rows: int,
+    device: str = "",
+) -> tuple[list[ColumnWalk], int]:
+    """Fold one GETBULK response (asked for ``active``'s columns, in order) into their rows.
+
+    The response is row-major: varbind ``i`` answers column ``i % len(active)``; it may be truncated.
+    A column is finished by ``endOfMibView``, an OID outside its subtree, an OID not greater than the
+    last one (an agent loop, logged) or the ``max_rows`` cap (logged). Returns the columns still
+    unfinished and the number of varbinds kept.
+    """
+    width = len(active)
+    done: set[int] = set()
+    kept = 0
+    for i, (oid, value) in enumerate(var_binds):
+        j = i % width
+        if j in done:
+            continue
+        col = active[j]
+        if type(value) is rfc1905.EndOfMibView:
+            done.add(j)
+            continue
+        key = tuple(oid)
+        n = len(col.prefix)
+        if len(key) <= n or key[:n] != col.prefix:
+            done.add(j)  # left the column's subtree: the walk of this column is over
+            continue
+        if key <= col.last:
+            log.warning(
+                "device=%s column=%s: agent returned non-increasing OID %s after %s; column stopped",
+                device,
+                col.name,
+                ".".join(map(str, key)),
+                ".".join(map(str, col.last)),
+            )
+            done.add(j)
+            continue
+        col.last = key
+        decoded = decode_value(value)
+        if decoded is not None:
+            col.rows[".".join(map(str, key[n:]))] = decoded
+            kept += 1
+        if len(col.rows) >= max_rows:
+            log.warning("device=%s column=%s: row cap %d reached; walk stopped", device, col.name, max_rows)
+            done.add(j)
+    return [c for j, c in enumerate(active) if j not in done], kept
 
 
 class PysnmpClient:
@@ -262,21 +325,14 @@ class PysnmpClient:
         return (await self.walk_table([column]))[column]
 
     async def walk_table(self, columns: Sequence[str]) -> dict[str, dict[str, SnmpValue]]:
-        result: dict[str, dict[str, SnmpValue]] = {}
-        active: list[_Column] = []
-        for name in columns:
-            if name in result:
-                continue
-            prefix = _oid_tuple(name)
-            result[name] = {}
-            active.append(_Column(prefix=prefix, name=name, last=prefix, rows=result[name]))
+        walks = {name: ColumnWalk.of(name) for name in columns}
+        active = list(walks.values())
         while active:
             active = await self._bulk_step(active)
-        return result
+        return {name: w.rows for name, w in walks.items()}
 
-    async def _bulk_step(self, active: list[_Column]) -> list[_Column]:
+    async def _bulk_step(self, active: list[ColumnWalk]) -> list[ColumnWalk]:
         """One GETBULK for the unfinished columns; returns those still unfinished."""
-        width = len(active)
         var_binds = await self._request(
             bulk_cmd,
             [ObjectType(ObjectIdentity(ObjectIdentifier(c.last))) for c in active],
@@ -284,46 +340,9 @@ class PysnmpClient:
         )
         if not var_binds:
             raise SnmpError("error", f"{self._target.name}: empty GETBULK response")
-        done: set[int] = set()
-        kept = 0
-        for i, (oid, value) in enumerate(var_binds):
-            j = i % width
-            if j in done:
-                continue
-            col = active[j]
-            if type(value) is rfc1905.EndOfMibView:
-                done.add(j)
-                continue
-            key = tuple(oid)
-            n = len(col.prefix)
-            if len(key) <= n or key[:n] != col.prefix:
-                done.add(j)  # left the column's subtree: the walk of this column is over
-                continue
-            if key <= col.last:
-                log.warning(
-                    "device=%s column=%s: agent returned non-increasing OID %s after %s; column stopped",
-                    self._target.name,
-                    col.name,
-                    ".".join(map(str, key)),
-                    ".".join(map(str, col.last)),
-                )
-                done.add(j)
-                continue
-            col.last = key
-            decoded = decode_value(value)
-            if decoded is not None:
-                col.rows[".".join(map(str, key[n:]))] = decoded
-                kept += 1
-            if len(col.rows) >= self._max_rows:
-                log.warning(
-                    "device=%s column=%s: row cap %d reached; walk stopped",
-                    self._target.name,
-                    col.name,
-                    self._max_rows,
-                )
-                done.add(j)
+        still, kept = absorb_bulk_response(active, var_binds, self._max_rows, self._target.name)
         self._varbinds += kept
-        return [c for j, c in enumerate(active) if j not in done]
+        return still
 
     async def _transport_target(self) -> UdpTransportTarget:
         if self._transport is None:
