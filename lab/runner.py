@@ -497,7 +497,11 @@ def run_command(
         return 1 if any(not s.faulted and not s.answers for s in states) else 0
     if device is None or state is None:
         raise ValueError("fault needs a device and a state (down or up)")
-    result = fault(inventory, state_dir, device, state)
+    try:
+        result = fault(inventory, state_dir, device, state)
+    except KeyError:
+        out.write(f"no device {device!r} in the inventory\n")
+        return 2
     out.write(format_states(result.states))
     out.write(
         f"fault {device} {state}: silenced {', '.join(sorted(result.silenced)) or 'none'}; "

@@ -589,3 +589,6 @@ def test_run_command_prints_a_table_and_exits_by_health(lab: Lab) -> None:
     finally:
         run_command(lab.inventory, lab.state_dir, "fault", io.StringIO(), device="mw-sh-cm-201a", state="up")
     assert snmp("snmpget", lab.ports["mw-sh-cm-201a"], SYS_UPTIME) is not None
+    out = io.StringIO()
+    assert run_command(lab.inventory, lab.state_dir, "fault", out, device="nope", state="down") == 2
+    assert "nope" in out.getvalue()
