@@ -18,7 +18,7 @@ from pysnmp.proto import rfc1905
 from pysnmp.proto.rfc1902 import Integer32, ObjectName, OctetString
 
 from collectors.model import SnmpError, SnmpValue, Target
-from collectors.snmp.pysnmp_client import ColumnWalk, PysnmpEngine, absorb_bulk_response
+from collectors.snmp.pysnmp_client import ColumnWalk, PysnmpEngine, absorb_bulk_response, bulk_repetitions
 from lab.snmpsim import free_udp_port
 from tests.servers.snmpd import SnmpdAgent
 from tests.servers.snmpsim import SnmpsimRecordings
@@ -251,9 +251,7 @@ def _non_utf8_strings(path: Path) -> list[tuple[str, bytes]]:
 
 
 @pytest.mark.parametrize("stem", ["junos", "zxa10_c320", "vrp_ar169sfp"])
-async def test_counter64_round_trip(
-    snmpsim_recordings: SnmpsimRecordings, engine: PysnmpEngine, stem: str
-) -> None:
+async def test_counter64_round_trip(snmpsim_recordings: SnmpsimRecordings, engine: PysnmpEngine, stem: str) -> None:
     records = _big_counter64(snmpsim_recordings.recording(stem))[:20]
     assert records, f"{stem} has no Counter64 beyond 2**32"
     got = await engine.client(snmpsim_recordings.target(stem)).get([o for o, _ in records])
@@ -346,3 +344,19 @@ def test_absorb_bulk_response(
     assert [w.rows for w in walks] == rows
     assert [w.name for w in still] == active
     assert kept == sum(len(r) for r in rows)
+
+
+@pytest.mark.parametrize(
+    ("width", "max_repetitions", "budget", "expected"),
+    [
+        (1, 25, 64, 25),
+        (1, 100, 64, 100),
+        (2, 100, 64, 50),
+        (11, 25, 64, 5),
+        (41, 25, 64, 1),
+        (100, 25, 64, 1),
+        (2, 10, 64, 10),
+    ],
+)
+def test_bulk_repetitions(width: int, max_repetitions: int, budget: int, expected: int) -> None:
+    assert bulk_repetitions(width, max_repetitions, budget) == expected

@@ -58,6 +58,7 @@ __all__ = [
     "PysnmpClient",
     "PysnmpEngine",
     "absorb_bulk_response",
+    "bulk_repetitions",
     "decode_value",
 ]
 
@@ -192,9 +193,9 @@ class PysnmpEngine:
             raise RuntimeError("PysnmpEngine is closed")
         return self._engine
 
-    def client(self, target: Target, *, max_rows: int = 100_000) -> PysnmpClient:
-        """A client for one device on this engine."""
-        return PysnmpClient(self, target, max_rows=max_rows)
+    def client(self, target: Target, *, max_rows: int = 100_000, varbind_budget: int = 0) -> PysnmpClient:
+        """A client for one device on this engine (``varbind_budget`` 0: the default)."""
+        return PysnmpClient(self, target, max_rows=max_rows, varbind_budget=varbind_budget or DEFAULT_VARBIND_BUDGET)
 
     def close(self) -> None:
         """Close the dispatcher (socket and timer). Idempotent."""
@@ -207,6 +208,23 @@ class PysnmpEngine:
 
     async def __aexit__(self, *exc: object) -> None:
         self.close()
+
+
+DEFAULT_VARBIND_BUDGET = 64
+"""Varbinds one multi-column GETBULK asks for at most (snmpsim's own response cap; ~2 kB of answer)."""
+
+
+def bulk_repetitions(width: int, max_repetitions: int, varbind_budget: int) -> int:
+    """max-repetitions for a GETBULK over ``width`` columns: the target's ``max_repetitions`` for one
+    column, fewer for many so that ``width × repetitions`` stays within the larger of ``varbind_budget``
+    and ``max_repetitions``, and at least 1.
+
+    Every row past a column's end is overshoot that is transferred and decoded for nothing (pysnmp's BER
+    decoder costs ~100 µs per varbind): 41 IF-MIB columns × 25 repetitions on a 4-port agent decode 1,025
+    varbinds to keep 160.
+    """
+    budget = max(varbind_budget, max_repetitions)
+    return max(1, min(max_repetitions, budget // max(1, width)))
 
 
 @dataclass(slots=True)
@@ -277,16 +295,25 @@ def absorb_bulk_response(
 class PysnmpClient:
     """:class:`collectors.model.SnmpClient` for one :class:`Target` over a shared :class:`PysnmpEngine`.
 
-    ``max_rows`` caps the rows kept per column (a guard against endless or huge tables). Varbinds are
+    ``max_rows`` caps the rows kept per column (a guard against endless or huge tables);
+    ``varbind_budget`` caps the varbinds one table GETBULK asks for (see :func:`bulk_repetitions`). Varbinds are
     counted as they are kept (answers to what was asked; a GETBULK's overshoot past a column is not).
     """
 
-    def __init__(self, engine: PysnmpEngine, target: Target, *, max_rows: int = 100_000) -> None:
+    def __init__(
+        self,
+        engine: PysnmpEngine,
+        target: Target,
+        *,
+        max_rows: int = 100_000,
+        varbind_budget: int = DEFAULT_VARBIND_BUDGET,
+    ) -> None:
         if target.version not in ("2c", "3"):
             raise ValueError(f"{target.name}: SNMP version {target.version!r} not supported (2c or 3)")
         self._engine = engine
         self._target = target
         self._max_rows = max_rows
+        self._varbind_budget = varbind_budget
         self._auth = _auth_data(target)
         self._context = ContextData(contextName=target.context) if target.context else ContextData()
         self._transport: UdpTransportTarget | None = None
@@ -333,14 +360,16 @@ class PysnmpClient:
 
     async def _bulk_step(self, active: list[ColumnWalk]) -> list[ColumnWalk]:
         """One GETBULK for the unfinished columns; returns those still unfinished."""
+        repetitions = bulk_repetitions(len(active), self._target.max_repetitions, self._varbind_budget)
+        before = [c.last for c in active]
         var_binds = await self._request(
             bulk_cmd,
             [ObjectType(ObjectIdentity(ObjectIdentifier(c.last))) for c in active],
-            bulk=(0, max(1, self._target.max_repetitions)),
+            bulk=(0, repetitions),
         )
-        if not var_binds:
-            raise SnmpError("error", f"{self._target.name}: empty GETBULK response")
         still, kept = absorb_bulk_response(active, var_binds, self._max_rows, self._target.name)
+        if len(still) == len(active) and [c.last for c in still] == before:
+            raise SnmpError("error", f"{self._target.name}: GETBULK response made no progress")
         self._varbinds += kept
         return still
 
@@ -364,9 +393,7 @@ class PysnmpClient:
             args += bulk
         self._requests += 1
         try:
-            error_indication, error_status, error_index, response = await command(
-                *args, *var_binds, lookupMib=False
-            )
+            error_indication, error_status, error_index, response = await command(*args, *var_binds, lookupMib=False)
         except SnmpError:
             raise
         except OSError as exc:
@@ -383,9 +410,7 @@ class PysnmpClient:
             raise SnmpError("error", f"{self._target.name}: {error_status.prettyPrint()}{where}")
         return [(vb[0], vb[1]) for vb in response]
 
-    async def _split_get(
-        self, command: Any, var_binds: list[ObjectType]
-    ) -> list[tuple[ObjectIdentifier, Any]]:
+    async def _split_get(self, command: Any, var_binds: list[ObjectType]) -> list[tuple[ObjectIdentifier, Any]]:
         half = len(var_binds) // 2
         first = await self._request(command, var_binds[:half])
         return first + await self._request(command, var_binds[half:])
