@@ -50,9 +50,7 @@ def module_yaml() -> str:
         metric("sysName", SYS_NAME.removesuffix(".0"), "DisplayString", False),
     ]
     for name, oid in IF_COLUMNS:
-        kind = (
-            "DisplayString" if name in STRING_COLUMNS else "counter" if name in COUNTER_COLUMNS else "gauge"
-        )
+        kind = "DisplayString" if name in STRING_COLUMNS else "counter" if name in COUNTER_COLUMNS else "gauge"
         metrics.append(metric(name, oid, kind, True))
     module = {
         "version": 2,

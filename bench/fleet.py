@@ -101,9 +101,7 @@ class Fleet:
             LOG.warning("netns %s left over from an earlier run: removing it", ns)
             remove_netns(ns)
         subprocess.run(["ip", "netns", "add", ns], check=True)
-        subprocess.run(
-            ["ip", "-n", ns, "-batch", "-"], input=link_batch(self.spec.interfaces).encode(), check=True
-        )
+        subprocess.run(["ip", "-n", ns, "-batch", "-"], input=link_batch(self.spec.interfaces).encode(), check=True)
 
     def _start_agents(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -116,9 +114,7 @@ class Fleet:
             argv += ["-p", str(self.workdir / f"snmpd{i}.pid"), addrs]
             LOG.info("starting snmpd %d on %d ports in netns %s", i, len(ports), self.spec.netns)
             self._procs.append(
-                subprocess.Popen(
-                    self.argv(argv), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-                )
+                subprocess.Popen(self.argv(argv), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             )
 
     def _listening_udp_ports(self) -> set[int]:

@@ -37,9 +37,7 @@ def count_varbinds(stdout: bytes) -> int:
 
 
 async def run_cli(argv: Sequence[str]) -> int:
-    proc = await asyncio.create_subprocess_exec(
-        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
+    proc = await asyncio.create_subprocess_exec(*argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await proc.communicate()
     if proc.returncode != 0:
         reason = "timeout" if b"Timeout" in err else "error"
@@ -59,9 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--ports", required=True)
     ap.add_argument("--in-flight", type=int, default=16)
     args = ap.parse_args(argv)
-    section: Section = asyncio.run(
-        poll_fleet("net-snmp CLI", parse_ports(args.ports), poll_agent, args.in_flight)
-    )
+    section: Section = asyncio.run(poll_fleet("net-snmp CLI", parse_ports(args.ports), poll_agent, args.in_flight))
     sys.stdout.write(section.to_json() + "\n")
     return 0
 

@@ -111,9 +111,7 @@ def measure(poller: Poller, ports: Sequence[int], agent_pids: Sequence[int], rou
         section.cpu_s, process_cpu, agent,
     )  # fmt: skip
     if drops:
-        LOG.warning(
-            "round %d %s: %d UDP datagrams dropped on full receive buffers", round_no, section.poller, drops
-        )
+        LOG.warning("round %d %s: %d UDP datagrams dropped on full receive buffers", round_no, section.poller, drops)
     return Measured(round_no, section, process_cpu, agent, other, drops, pdus)
 
 
@@ -238,9 +236,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     level = logging.DEBUG if args.verbose else logging.INFO
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     if os.geteuid() != 0:
         LOG.error("the bench needs root: it creates a network namespace (run scripts/bench.sh or sudo)")
         return 2

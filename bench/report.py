@@ -46,6 +46,11 @@ class Measured:
     def cpu_per_1000(self) -> float:
         return 1000.0 * self.section.cpu_s / self.polled if self.polled else 0.0
 
+    @property
+    def cpu_us_per_varbind(self) -> float:
+        total = sum(self.section.varbinds.values())
+        return 1e6 * self.section.cpu_s / total if total else float("nan")
+
 
 @dataclass(frozen=True, slots=True)
 class Summary:
@@ -59,6 +64,7 @@ class Summary:
     agents_per_s: float
     varbinds_per_s: float
     cpu_per_1000: float
+    cpu_us_per_varbind: float
     process_cpu_per_1000: float
     agent_cpu_per_1000: float
     failures: int
@@ -86,11 +92,7 @@ def summarize(runs: Sequence[Measured], reference: str, workloads: Mapping[str, 
     ref = {m.round: m for m in by_poller.get(reference, [])}
     out = []
     for poller, ms in by_poller.items():
-        speed = [
-            m.agents_per_s / ref[m.round].agents_per_s
-            for m in ms
-            if m.round in ref and ref[m.round].agents_per_s
-        ]
+        speed = [m.agents_per_s / ref[m.round].agents_per_s for m in ms if m.round in ref and ref[m.round].agents_per_s]
         cpu = [ref[m.round].cpu_per_1000 / m.cpu_per_1000 for m in ms if m.round in ref and m.cpu_per_1000]
         per_agent: Counter[int] = Counter(v for m in ms for v in m.section.varbinds.values())
         reasons: Counter[str] = Counter(r for m in ms for r in m.section.failures.values())
@@ -105,6 +107,7 @@ def summarize(runs: Sequence[Measured], reference: str, workloads: Mapping[str, 
                 agents_per_s=_median([m.agents_per_s for m in ms]),
                 varbinds_per_s=_median([m.varbinds_per_s for m in ms]),
                 cpu_per_1000=_median([m.cpu_per_1000 for m in ms]),
+                cpu_us_per_varbind=_median([m.cpu_us_per_varbind for m in ms]),
                 process_cpu_per_1000=_median([1000.0 * m.process_cpu_s / m.polled for m in ms if m.polled]),
                 agent_cpu_per_1000=_median([1000.0 * m.agent_cpu_s / m.polled for m in ms if m.polled]),
                 failures=sum(len(m.section.failures) for m in ms),
@@ -112,14 +115,10 @@ def summarize(runs: Sequence[Measured], reference: str, workloads: Mapping[str, 
                 speed_vs_ref=_median(speed),
                 cpu_vs_ref=_median(cpu),
                 varbinds_per_agent=dict(sorted(per_agent.items())),
-                other_load_cores=_median(
-                    [m.other_cpu_s / m.section.wall_s for m in ms if m.section.wall_s > 0]
-                ),
+                other_load_cores=_median([m.other_cpu_s / m.section.wall_s for m in ms if m.section.wall_s > 0]),
                 pdus_per_agent=_median([m.pdus / m.polled for m in ms if m.polled]),
                 udp_drops=sum(m.udp_drops for m in ms),
-                extra={
-                    k: _median([m.section.extra[k] for m in ms if k in m.section.extra]) for k in extra_keys
-                },
+                extra={k: _median([m.section.extra[k] for m in ms if k in m.section.extra]) for k in extra_keys},
             )
         )
     return out
@@ -157,6 +156,7 @@ def table(summaries: Sequence[Summary]) -> str:
         "agents/s",
         "varbinds/s",
         "CPU-s/1k polls",
+        "CPU µs/vb",
         "agent CPU-s/1k",
         "failures",
         "PDUs/agent",
@@ -176,6 +176,7 @@ def table(summaries: Sequence[Summary]) -> str:
                 _fmt(s.agents_per_s),
                 _fmt(s.varbinds_per_s, 0),
                 _fmt(s.cpu_per_1000, 2),
+                _fmt(s.cpu_us_per_varbind, 1),
                 _fmt(s.agent_cpu_per_1000, 2),
                 str(s.failures),
                 _fmt(s.pdus_per_agent),

@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
-from bench.cpu import own_cpu_s
+from bench.cpu import children_cpu_s, own_cpu_s
 from bench.workload import Section
 
 LOG = logging.getLogger("bench.runner")
@@ -35,10 +35,11 @@ async def poll_fleet(poller: str, ports: Sequence[int], poll_one: PollOne, in_fl
                 LOG.debug("%s: agent 127.0.0.1:%d failed: %r", poller, port, exc)
                 failures[port] = failure_reason(exc)
 
-    cpu0, t0 = own_cpu_s(), time.perf_counter()
+    cpu0, kids0, t0 = own_cpu_s(), children_cpu_s(), time.perf_counter()
     await asyncio.gather(*(one(p) for p in ports))
-    wall, cpu = time.perf_counter() - t0, own_cpu_s() - cpu0
-    return Section(poller=poller, wall_s=wall, cpu_s=cpu, varbinds=varbinds, failures=failures)
+    wall, cpu, kids = time.perf_counter() - t0, own_cpu_s() - cpu0, children_cpu_s() - kids0
+    extra = {"driver_cpu_s": cpu - kids, "spawned_cpu_s": kids} if kids > 0 else {}
+    return Section(poller=poller, wall_s=wall, cpu_s=cpu, varbinds=varbinds, failures=failures, extra=extra)
 
 
 def parse_ports(text: str) -> list[int]:
