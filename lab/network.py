@@ -1,17 +1,28 @@
 """The lab's devices: which recording each inventory device is served from.
 
 Ports and addresses come from the inventory at run time (``inventory.yaml`` says where each device
-listens); this module only knows which recording (``/work/shared/devices/<stem>.snmprec``) plays which
+listens); this module only knows which recording (``lab/devices/<stem>.snmprec``) plays which
 device. :func:`lab_devices` joins the two.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from config.models import Inventory
+
+RECORDINGS_DIR = Path(__file__).resolve().parent / "devices"
+"""The recorded real devices shipped with netqos (``lab/devices/*.snmprec`` + LibreNMS answer keys)."""
+
+
+def default_recordings_dir() -> Path:
+    """``$NETQOS_DEVICES``, else the recordings shipped in ``lab/devices``."""
+    env = os.environ.get("NETQOS_DEVICES")
+    return Path(env) if env else RECORDINGS_DIR
 
 __all__ = ["LAB_RECORDINGS", "LabConfigError", "LabDevice", "lab_devices"]
 

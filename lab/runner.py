@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Literal, TextIO
 
 from config.models import Inventory
-from lab.network import LAB_RECORDINGS, LabDevice, lab_devices
+from lab.network import LAB_RECORDINGS, LabDevice, default_recordings_dir, lab_devices
 from lab.recordings import live_recording
 from lab.snmpsim import SnmpsimError, SnmpsimProcess, probe_v2c
 
@@ -61,12 +61,6 @@ COMMUNITY = "public"
 """Every lab device answers SNMPv2c community ``public`` (its data file is ``public.snmprec``)."""
 
 Clock = Callable[[], float]
-
-
-def default_recordings_dir() -> Path:
-    """``$NETQOS_DEVICES``, else ``../shared/devices`` next to the checkout (as the test fixtures)."""
-    env = os.environ.get("NETQOS_DEVICES")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "devices"
 
 
 # --- topology (pure) ---------------------------------------------------------------------------------

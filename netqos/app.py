@@ -194,7 +194,8 @@ async def poll(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise UsageError(f"unknown profile {args.profile!r} (known: {', '.join(sorted(profiles.profiles))})")
     failed = 0
     async with PysnmpEngine() as engine:
-        tracker = RateTracker(Limits(interval_s=max(args.interval, 1.0)))
+        # consecutive polls of one command never miss one in between: no gap limit beyond a slow poll
+        tracker = RateTracker(Limits(interval_s=max(args.interval, 1.0), gap_factor=1000.0))
         collector = SnmpCollector(profiles, engine.client, tracker, utc_now)
         resolver = ProfileResolver(profiles, engine.client)
 
@@ -202,9 +203,11 @@ async def poll(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             profile = await resolver.resolve(p.target, p.profile)
             return await collector.collect(p.target, profile, job)
 
+        next_start = time.monotonic()
         for i in range(args.count):
-            if i:
-                await asyncio.sleep(args.interval)
+            if i:  # polls start every --interval seconds (start to start), as the scheduler's do
+                next_start += args.interval
+                await asyncio.sleep(max(0.0, next_start - time.monotonic()))
             results = await asyncio.gather(*(one(p, job) for p in polled for job in jobs))
             for r in results:
                 for s in r.samples:
@@ -290,8 +293,18 @@ async def run(inventory: Path, config_dir: Path, duration: float | None) -> int:
 # --- lab ----------------------------------------------------------------------------------------------
 
 
+LAB_STATE_DIR = Path("var/lab")
+
+
 def lab(args: argparse.Namespace, out: TextIO) -> int:
-    raise UsageError("the lab commands are not wired yet")
+    """``netqos lab up|down|status|fault``: the simulated network of the inventory's lab devices."""
+    from lab.runner import run_command
+
+    loaded, _ = load_all(args.inventory, args.config)
+    return run_command(
+        loaded.inventory, LAB_STATE_DIR, args.lab_command, out,
+        device=getattr(args, "device", None), state=getattr(args, "state", None),
+    )
 
 
 __all__: Sequence[str] = ("UsageError", "check", "lab", "poll", "run")

@@ -7,11 +7,9 @@ real snmpsim serving the same recording to the real :class:`PysnmpClient`.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,11 +19,10 @@ from collectors.counters import Limits, RateTracker
 from collectors.model import PollResult, SnmpClient, SnmpError, Target
 from collectors.snmp.collect import SnmpCollector, text
 from config.profiles import ProfileSet, load_profiles
+from lab.network import default_recordings_dir
 from tests.snmprec import Recording, RecordingClient, load_snmprec
 
-DEVICES_DIR = Path(
-    os.environ.get("NETQOS_DEVICES", Path(__file__).resolve().parents[2] / "shared" / "devices")
-)
+DEVICES_DIR = default_recordings_dir()
 STEMS = sorted(p.stem for p in DEVICES_DIR.glob("*.snmprec"))
 OPER = {"up": 1, "down": 2, "testing": 3, "unknown": 4, "dormant": 5, "notPresent": 6, "lowerLayerDown": 7}
 IF_NAME, IF_DESCR = "1.3.6.1.2.1.31.1.1.1.1", "1.3.6.1.2.1.2.2.1.2"

@@ -8,7 +8,6 @@ text rather than being typed in by hand.
 
 from __future__ import annotations
 
-import os
 import re
 import stat
 from collections.abc import Mapping
@@ -20,9 +19,10 @@ import pytest
 from config.errors import ConfigError, Problem
 from config.loader import Loaded, describe, find_cycles, load, render_path
 from config.models import SnmpV2c
+from lab.network import default_recordings_dir
 
 REPO = Path(__file__).resolve().parents[1]
-DEVICES_DIR = Path(os.environ.get("NETQOS_DEVICES", REPO.parent / "shared" / "devices"))
+DEVICES_DIR = default_recordings_dir()
 
 # --- the shipped lab network --------------------------------------------------------------------------------
 

@@ -40,13 +40,9 @@ class InfluxV2Writer:
 
     def write(self, body: bytes, points: int) -> WriteOutcome:
         try:
-            self._api.write(
-                bucket=self._bucket, org=self._org, record=body, write_precision=WritePrecision.NS
-            )
+            self._api.write(bucket=self._bucket, org=self._org, record=body, write_precision=WritePrecision.NS)
         except ApiException as e:
-            message = (
-                e.body.decode("utf-8", "replace") if isinstance(e.body, bytes) else str(e.body or e.reason)
-            )
+            message = e.body.decode("utf-8", "replace") if isinstance(e.body, bytes) else str(e.body or e.reason)
             return classify(int(e.status or 0), message, body, points)
         except (urllib3.exceptions.HTTPError, OSError) as e:
             raise RetryableWriteError(f"{type(e).__name__}: {e}") from e

@@ -1,13 +1,12 @@
 """pytest fixtures for a real snmpsim server on 127.0.0.1 (registered in tests/conftest.py).
 
-``snmpsim_recordings`` serves every recording in ``/work/shared/devices`` (``NETQOS_DEVICES`` overrides the
+``snmpsim_recordings`` serves every recording in ``lab/devices`` (``NETQOS_DEVICES`` overrides the
 directory) from one snmpsim process on one free UDP port, for the whole session. SNMPv2c community and SNMPv3
 context name are the recording's file stem.
 """
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -17,10 +16,11 @@ from typing import Any
 import pytest
 
 from collectors.model import Target
+from lab.network import default_recordings_dir
 from lab.snmpsim import SnmpsimError, SnmpsimProcess, V3User, free_udp_port, stage_recordings
 
-DEVICES_DIR = Path(os.environ.get("NETQOS_DEVICES", Path(__file__).resolve().parents[3] / "shared" / "devices"))
-"""Where the recorded devices live (``../shared/devices`` next to the checkout)."""
+DEVICES_DIR = default_recordings_dir()
+"""Where the recorded devices live (``lab/devices`` in the checkout)."""
 
 SNMPSIM_V3 = V3User("simv3", "simauthpass1", "SHA", "simprivpass1", "AES")
 """The simulator's one SNMPv3 user (authPriv, SHA/AES)."""
