@@ -6,10 +6,13 @@ recording files themselves; nothing expected is typed in by hand.
 
 from __future__ import annotations
 
+import asyncio
 import math
+import socket
 import subprocess
+import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,7 +22,7 @@ from pysnmp.proto.rfc1902 import Integer32, ObjectName, OctetString
 
 from collectors.model import SnmpError, SnmpValue, Target
 from collectors.snmp.pysnmp_client import ColumnWalk, PysnmpEngine, absorb_bulk_response, bulk_repetitions
-from lab.snmpsim import free_udp_port
+from lab.snmpsim import SnmpsimError, SnmpsimProcess, free_udp_port
 from tests.servers.snmpd import SnmpdAgent
 from tests.servers.snmpsim import SnmpsimRecordings
 
@@ -360,3 +363,67 @@ def test_absorb_bulk_response(
 )
 def test_bulk_repetitions(width: int, max_repetitions: int, budget: int, expected: int) -> None:
     assert bulk_repetitions(width, max_repetitions, budget) == expected
+
+
+# ---- the snmpsim launcher ----
+
+
+@pytest.fixture
+def private_dir() -> Iterator[Path]:
+    """A 0700 directory under /tmp: unreadable for the unprivileged snmpsim child (forces staging as root)."""
+    with tempfile.TemporaryDirectory(prefix="netqos-launcher-") as tmp:
+        yield Path(tmp)
+
+
+async def test_launcher_serves_moving_counters_and_cleans_up(engine: PysnmpEngine, private_dir: Path) -> None:
+    data = private_dir / "data"
+    data.mkdir(mode=0o700)
+    (data / "dev1.snmprec").write_text(
+        f"{SYS}.3.0|67:numeric|rate=100,initial=5000\n{IF_HC_IN}.1|70:numeric|rate=1000000,initial={2**40}\n"
+    )
+    port = free_udp_port()
+    proc = SnmpsimProcess.start(
+        data, [("127.0.0.1", port)], private_dir / "cache", private_dir / "snmpsim.log", variations=("numeric",)
+    )
+    try:
+        ready_s = proc.wait_ready("dev1", timeout_s=30)
+        assert 0 < ready_s < 30
+        client = engine.client(Target("dev1", "127.0.0.1", port, community="dev1", timeout_s=2.0))
+        first = await client.get([f"{SYS}.3.0", f"{IF_HC_IN}.1"])
+        await asyncio.sleep(1.1)
+        second = await client.get([f"{SYS}.3.0", f"{IF_HC_IN}.1"])
+        assert first.keys() == second.keys() == {f"{SYS}.3.0", f"{IF_HC_IN}.1"}
+        for oid, later in second.items():
+            earlier = first[oid]
+            assert isinstance(later, int) and isinstance(earlier, int)
+            assert later > earlier
+        assert second[f"{IF_HC_IN}.1"] >= 2**40  # type: ignore[operator]
+    finally:
+        staged = proc._staged_dir
+        proc.stop()
+    assert not proc.running
+    assert staged is not None and not staged.exists()
+    assert proc.stop() == proc.stop()  # idempotent
+
+
+def test_launcher_refuses_a_busy_port(private_dir: Path) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        port = busy.getsockname()[1]
+        with pytest.raises(SnmpsimError, match="cannot listen"):
+            SnmpsimProcess.start(private_dir, [("127.0.0.1", port)], private_dir / "cache", private_dir / "log")
+
+
+def test_launcher_reports_an_exited_process(private_dir: Path) -> None:
+    port = free_udp_port()
+    proc = SnmpsimProcess.start(
+        private_dir, [("127.0.0.1", port)], private_dir / "cache", private_dir / "log",
+        extra_args=["--v3-user=x", "--v3-auth-proto=NOPE"],
+    )  # fmt: skip
+    started = time.monotonic()
+    try:
+        with pytest.raises(SnmpsimError, match="exited"):
+            proc.wait_ready("anything", timeout_s=30)
+    finally:
+        proc.stop()
+    assert time.monotonic() - started < 15
