@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import signal
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -238,7 +239,22 @@ def poll_jobs(loaded: Loaded) -> list[PollJob]:
     return jobs
 
 
-async def run(inventory: Path, config_dir: Path, duration: float | None) -> int:
+async def _report_progress(scheduler: PollScheduler, sink: InfluxSink, every_s: float, out: TextIO) -> None:
+    t0 = time.monotonic()
+    while True:
+        await asyncio.sleep(every_s)
+        st, ss = scheduler.stats, sink.stats()
+        print(
+            f"[{time.monotonic() - t0:5.0f} s] polls ok={st.ok} failed={st.failed} skipped={st.skipped}; "
+            f"points written={ss.points_written} waiting={ss.points_accepted - ss.points_written - ss.points_rejected}"
+            f"{'' if ss.server_up else ' (InfluxDB unreachable: spooling)'}",
+            file=out, flush=True,
+        )
+
+
+async def run(
+    inventory: Path, config_dir: Path, duration: float | None, progress_s: float = 0.0, out: TextIO = sys.stdout
+) -> int:
     """``netqos run``: the scheduler until SIGINT/SIGTERM (or ``duration``), then a clean stop."""
     loaded, profiles = load_all(inventory, config_dir)
     inv, settings = loaded.inventory, loaded.settings
@@ -269,11 +285,16 @@ async def run(inventory: Path, config_dir: Path, duration: float | None) -> int:
             scheduler = PollScheduler(jobs, run_one, sink, max_concurrency=settings.scheduler.max_concurrency)
             log.warning("netqos run: %d devices, %d jobs, writing to %s", len(targets), len(jobs), sink.name)
             scheduler.start()
+            reporter = (
+                asyncio.create_task(_report_progress(scheduler, sink, progress_s, out)) if progress_s > 0 else None
+            )
             if duration is not None:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), duration)
             else:
                 await stop.wait()
+            if reporter is not None:
+                reporter.cancel()
             await scheduler.stop()
             stats = scheduler.stats
     finally:
@@ -285,7 +306,8 @@ async def run(inventory: Path, config_dir: Path, duration: float | None) -> int:
         f"netqos run: {time.monotonic() - t0:.0f} s, {len(targets)} devices, polls ok={stats.ok} "
         f"failed={stats.failed} skipped={stats.skipped}; points accepted={ss.points_accepted} "
         f"written={ss.points_written} rejected={ss.points_rejected} dropped={ss.points_dropped} "
-        f"(spool holds {ss.spool_bytes} bytes)"
+        f"(spool holds {ss.spool_bytes} bytes)",
+        file=out,
     )
     return 0
 

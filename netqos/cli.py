@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the collectors on their schedule until stopped (Ctrl-C)")
     _common(run)
     run.add_argument("--duration", type=float, default=None, help="stop by itself after this many seconds")
+    run.add_argument("--progress", type=float, default=0.0, help="print a progress line every S seconds")
 
     lab = sub.add_parser("lab", help="the simulated network (snmpsim serving real device recordings)")
     _common(lab)
@@ -78,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "poll":
             return asyncio.run(app.poll(args, sys.stdout, sys.stderr))
         if args.command == "run":
-            return asyncio.run(app.run(args.inventory, args.config, args.duration))
+            return asyncio.run(app.run(args.inventory, args.config, args.duration, args.progress))
         if args.command == "lab":
             return app.lab(args, sys.stdout)
     except ConfigError as exc:
