@@ -407,7 +407,7 @@ class PysnmpClient:
                 return await self._split_get(command, var_binds)
             at = int(error_index) if error_index else 0
             where = f" at {var_binds[at - 1][0]}" if 0 < at <= len(var_binds) else ""
-            raise SnmpError("error", f"{self._target.name}: {error_status.prettyPrint()}{where}")
+            raise SnmpError("error", f"{self._target.name}: {error_status}{where}")
         return [(vb[0], vb[1]) for vb in response]
 
     async def _split_get(self, command: Any, var_binds: list[ObjectType]) -> list[tuple[ObjectIdentifier, Any]]:
