@@ -60,17 +60,48 @@ F_OUT_ERRORS_PS: Final = "out_errors_ps"
 F_IN_DISCARDS_PS: Final = "in_discards_ps"
 F_OUT_DISCARDS_PS: Final = "out_discards_ps"
 
-# --- GPON (telecom-gear issue) ----------------------------------------------------------------------------
+# --- GPON OLTs ---------------------------------------------------------------------------------------------
 PON_PORT: Final = "pon_port"
+TAG_PON: Final = "pon"  # frame/slot/port as operators write it, e.g. "0/1/3"
+F_TX_DBM: Final = "tx_dbm"  # float, dBm
+F_TEMPERATURE_C: Final = "temperature_c"  # float
+F_VOLTAGE_V: Final = "voltage_v"  # float
+F_BIAS_MA: Final = "bias_ma"  # float
+F_ONUS_ONLINE: Final = "onus_online"  # int
+F_ONUS_TOTAL: Final = "onus_total"  # int
+
 ONU: Final = "onu"
-TAG_PON: Final = "pon"
 TAG_ONU_ID: Final = "onu_id"
 TAG_SERIAL: Final = "serial"
+F_STATUS: Final = "status"  # int: 1 online/up, 2 offline/down
+F_RX_DBM: Final = "rx_dbm"  # float, dBm at the ONU (downstream)
+F_OLT_RX_DBM: Final = "olt_rx_dbm"  # float, dBm at the OLT from this ONU (upstream)
+F_DISTANCE_M: Final = "distance_m"  # int
+F_LAST_DOWN_CAUSE: Final = "last_down_cause"  # string
 
-# --- cell-site gear (telecom-gear issue) -----------------------------------------------------------------
+# --- cell-site gear ----------------------------------------------------------------------------------------
 RADIO: Final = "radio"
-TAG_LINK: Final = "link"
+TAG_LINK: Final = "link"  # the radio interface or carrier name
+F_RSL_DBM: Final = "rsl_dbm"  # float, received signal level
+F_SNR_DB: Final = "snr_db"  # float
+F_MSE_DB: Final = "mse_db"  # float
+F_CAPACITY_BPS: Final = "capacity_bps"  # int
+
 POWER: Final = "power"
+F_MAINS_OK: Final = "mains_ok"  # int 0/1
+F_BATTERY_V: Final = "battery_v"  # float
+F_LOAD_A: Final = "load_a"  # float
+F_RECTIFIERS_TOTAL: Final = "rectifiers_total"  # int
+F_RECTIFIERS_OK: Final = "rectifiers_ok"  # int
+
+# --- events (traps, later alarms/tickets) for Grafana annotations --------------------------------------------
+EVENT: Final = "event"
+TAG_KIND: Final = "kind"  # linkDown, linkUp, coldStart, warmStart, bgpBackwardTransition, vendor kinds...
+TAG_SOURCE: Final = "source"  # trap, poll, ssh
+TAG_SEVERITY: Final = "severity"
+F_COUNT: Final = "count"  # int, always 1 (so sum() counts events)
+F_TEXT: Final = "text"  # string, human-readable
+F_IFINDEX: Final = "ifindex"  # int, when the event names an interface
 
 # --- poller self-metrics ----------------------------------------------------------------------------------
 POLLER: Final = "poller"
@@ -98,11 +129,37 @@ SCHEMA: Final = (
         ),
     ),
     Measurement(
+        PON_PORT,
+        (TAG_DEVICE, TAG_PON, TAG_IFINDEX, TAG_SITE, TAG_REGION, TAG_ROLE),
+        (F_OPER_STATUS, F_TX_DBM, F_TEMPERATURE_C, F_VOLTAGE_V, F_BIAS_MA, F_ONUS_ONLINE, F_ONUS_TOTAL),
+    ),
+    Measurement(
+        ONU,
+        (TAG_DEVICE, TAG_PON, TAG_ONU_ID, TAG_SERIAL, TAG_SITE, TAG_REGION, TAG_ROLE),
+        (F_STATUS, F_RX_DBM, F_TX_DBM, F_OLT_RX_DBM, F_DISTANCE_M, F_LAST_DOWN_CAUSE, F_TEMPERATURE_C,
+         F_VOLTAGE_V, F_BIAS_MA),
+    ),
+    Measurement(
+        RADIO,
+        (TAG_DEVICE, TAG_LINK, TAG_SITE, TAG_REGION, TAG_ROLE),
+        (F_RSL_DBM, F_TX_DBM, F_SNR_DB, F_MSE_DB, F_CAPACITY_BPS, F_STATUS),
+    ),
+    Measurement(
+        POWER,
+        (TAG_DEVICE, TAG_SITE, TAG_REGION, TAG_ROLE),
+        (F_MAINS_OK, F_BATTERY_V, F_LOAD_A, F_RECTIFIERS_TOTAL, F_RECTIFIERS_OK),
+    ),
+    Measurement(
+        EVENT,
+        (TAG_DEVICE, TAG_KIND, TAG_SOURCE, TAG_SEVERITY, TAG_IFNAME, TAG_SITE, TAG_REGION, TAG_ROLE),
+        (F_COUNT, F_TEXT, F_IFINDEX),
+    ),
+    Measurement(
         POLLER,
         (TAG_DEVICE, TAG_JOB, TAG_SITE, TAG_REGION, TAG_ROLE),
         (F_DURATION_MS, F_VARBINDS, F_OK, F_ERROR, F_SKIPPED),
     ),
 )
-"""Measurements implemented so far. PON/ONU/radio/power names are reserved for the telecom-gear issue."""
+"""Every measurement netqos writes."""
 
 BY_NAME: Final = {m.name: m for m in SCHEMA}

@@ -51,6 +51,27 @@ class PollResult:
         return self.error is None
 
 
+@dataclass(frozen=True, slots=True)
+class DeviceEvent:
+    """Something a device said happened (a trap, an EMS alarm) — input for the alarm engine.
+
+    ``kind`` is a stable name (``linkDown``, ``linkUp``, ``coldStart``, ``warmStart``,
+    ``bgpBackwardTransition``, ``bgpEstablished``, or a vendor mapping's kind); ``resource`` names what
+    it is about (an ifName, a BGP peer address, an EMS managed object; "" for the whole device).
+    ``clears`` is the kind this event clears (``linkUp`` clears ``linkDown``), if any.
+    """
+
+    device: str
+    kind: str
+    resource: str
+    time: datetime
+    source: str = "trap"
+    severity: str = "warning"
+    clears: str | None = None
+    text: str = ""
+    attrs: Mapping[str, str] = field(default_factory=dict)
+
+
 class Clock(Protocol):
     """Injected time source (UTC, timezone-aware)."""
 
