@@ -240,6 +240,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if os.geteuid() != 0:
         LOG.error("the bench needs root: it creates a network namespace (run scripts/bench.sh or sudo)")
         return 2
+    # Ctrl-C, kill and hang-up all unwind through the ``with`` blocks (even when started with SIGINT ignored)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     signal.signal(signal.SIGHUP, _raise_interrupt)
     try:
