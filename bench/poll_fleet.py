@@ -33,7 +33,7 @@ from bench.cpu import children_cpu_s, machine_cpu, pid_cpu_s, udp_counters
 from bench.exporter import POLLER as EXPORTER
 from bench.exporter import Exporter
 from bench.fleet import Fleet, FleetSpec
-from bench.report import Measured, summarize, table, to_jsonable, varbind_mismatches
+from bench.report import Measured, Summary, summarize, table, to_jsonable, varbind_mismatches
 from bench.runner import format_ports
 from bench.workload import Section, expected_varbinds
 
@@ -186,7 +186,7 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def run(args: argparse.Namespace) -> tuple[dict[str, Any], list[Summary]]:
     workdir = args.out.parent / "work"
     spec = FleetSpec(agents=args.agents, interfaces=args.interfaces, snmpd_procs=args.snmpd_procs)
     started = dt.datetime.now(dt.UTC)
@@ -229,8 +229,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "versions": versions(),
         "mismatches": problems,
         **to_jsonable(summaries, runs),
-        "_summaries": summaries,
-    }
+    }, summaries
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -245,11 +244,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _raise_interrupt)
     signal.signal(signal.SIGHUP, _raise_interrupt)
     try:
-        result = run(args)
+        result, summaries = run(args)
     except KeyboardInterrupt:
         LOG.error("interrupted: namespace and agents removed")
         return 130
-    summaries = result.pop("_summaries")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     print(
