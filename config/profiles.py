@@ -41,14 +41,65 @@ class _Model(BaseModel):
 
 
 class Source(_Model):
-    """One place a value can come from: a column (table) or a scalar OID, with its scaling."""
+    """One place a value can come from: a column (table) or a scalar OID, with its conversion.
 
-    oid: Oid
+    The conversion of a raw value, in order: ``missing`` (the device's "no reading" values: the source
+    gives nothing), ``map`` (raw → value; an unmapped value passes through), ``pattern`` (a regex; its
+    first group is the text, no match: nothing), ``decode`` (a named value decoder), then for numbers
+    ``value × scale + offset`` and ``above`` (1 when the result is at least ``above``, else 0).
+
+    ``count`` (table groups only) is the other kind of source: the number of rows of another table's
+    column that belong to this row (e.g. the ONUs of a PON port), optionally only those whose value
+    ``equals`` something. The rows belong to the row the group's ``count_parent`` decoder names.
+    """
+
+    oid: Oid | None = None
+    count: Oid | None = None
+    equals: int | str | None = None
     scale: float = 1.0
+    offset: float = 0.0
     counter: Literal[32, 64] | None = None
     """Set for counters: their width, which the rate math needs to undo a wrap."""
     nonzero: bool = False
     """Skip this source for a row whose value is 0 (e.g. ifHighSpeed is 0 below 1 Mbit/s)."""
+    missing: tuple[int | str, ...] = ()
+    """Raw values that mean "no reading" (Huawei's 2147483647): the source gives nothing, never a number."""
+    map: dict[str, int | str] | None = None
+    """Raw value (as text) → value, e.g. an enum to its name or to 1/2; unmapped values pass through."""
+    pattern: str | None = None
+    """A regex applied to the value as text; the first group (or the whole match) is kept."""
+    decode: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")] | None = None
+    """A named value decoder (collectors/snmp/decoders.py), e.g. ``gpon_serial``."""
+    above: float | None = None
+    """Turn the number into 1 when it is at least this, else 0 (e.g. mains present = phase ≥ 180 V)."""
+
+    @field_validator("map", mode="before")
+    @classmethod
+    def _map_keys(cls, v: object) -> object:
+        return {str(k): val for k, val in v.items()} if isinstance(v, Mapping) else v
+
+    @model_validator(mode="after")
+    def _kind(self) -> Source:
+        if (self.oid is None) == (self.count is None):
+            raise ValueError("give exactly one of 'oid' or 'count'")
+        if self.count is None and self.equals is not None:
+            raise ValueError("'equals' goes with 'count'")
+        if self.pattern is not None:
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"bad regex {self.pattern!r}: {exc}") from None
+        return self
+
+    @property
+    def column(self) -> str:
+        """The OID this source reads (its ``oid`` or its ``count`` column)."""
+        col = self.oid if self.oid is not None else self.count
+        assert col is not None  # guaranteed by the validator
+        return col
+
+
+_SPEC_KEYS = ("type", "emit", "combine")
 
 
 def _as_sources(v: object) -> object:
@@ -57,9 +108,9 @@ def _as_sources(v: object) -> object:
         return {"sources": [{"oid": v}]}
     if isinstance(v, list):
         return {"sources": [{"oid": i} if isinstance(i, str) else i for i in v]}
-    if isinstance(v, Mapping) and "oid" in v:
-        extra = {k: v[k] for k in ("type", "emit") if k in v}
-        src = {k: val for k, val in v.items() if k not in ("type", "emit")}
+    if isinstance(v, Mapping) and ("oid" in v or "count" in v):
+        extra = {k: v[k] for k in _SPEC_KEYS if k in v}
+        src = {k: val for k, val in v.items() if k not in _SPEC_KEYS}
         return {"sources": [src], **extra}
     if isinstance(v, Mapping) and "sources" in v:
         srcs = v["sources"]
@@ -75,6 +126,9 @@ class ValueSpec(_Model):
     type: Literal["int", "float", "str"] = "int"
     emit: bool = True
     """False: read for the collector's own use (e.g. ifCounterDiscontinuityTime), not written."""
+    combine: Literal["first", "min", "max", "sum"] = "first"
+    """``first``: the first source with a value wins; ``min``/``max``/``sum``: over every source that
+    has one (e.g. mains present on every phase = the minimum of the phases' 0/1)."""
 
 
 def _specs(v: object) -> object:
@@ -160,12 +214,28 @@ class ScalarsGroup(_Group):
     def _norm(cls, v: object) -> object:
         return _specs(v)
 
+    @model_validator(mode="after")
+    def _no_counts(self) -> ScalarsGroup:
+        for name, spec in self.fields.items():
+            if any(s.count is not None for s in spec.sources):
+                raise ValueError(f"fields.{name}: 'count' sources belong in table groups")
+        return self
+
 
 class TableGroup(_Group):
     """A table walk giving one sample per index."""
 
     kind: Literal["table"]
-    index_tag: str
+    index_tag: str | None = None
+    """Tag holding the raw row index (``ifindex``); none when the decoded tags say it all."""
+    index: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")] | None = None
+    """A named index decoder (collectors/snmp/indexes.py) turning the row index into tags, e.g.
+    ``huawei_onu``: ``4194304256.7`` → ``pon=0/0/1, onu_id=7``. A row it does not know is skipped."""
+    where: tuple[Condition, ...] = ()
+    """Keep only rows whose other columns match (e.g. ifName matches ``^gpon_``)."""
+    count_parent: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")] | None = None
+    """Parent decoder for ``count`` sources: which of this group's rows a counted row belongs to
+    (default ``drop_last``: ``{port}.{onu}`` belongs to ``{port}``)."""
     tags: dict[str, ValueSpec] = {}
     fields: dict[str, ValueSpec]
     uptime: Oid | None = None
@@ -191,12 +261,22 @@ class TableGroup(_Group):
                 raise ValueError(f"rates.{name}: counter {r.counter!r} is not one of the group's fields")
             if not any(s.counter for s in self.fields[r.counter].sources):
                 raise ValueError(f"rates.{name}: field {r.counter!r} has no source marked as a counter")
+        if not self.row_columns:
+            raise ValueError("a table group needs at least one 'oid' source (count sources do not make rows)")
         return self
 
     @property
     def columns(self) -> tuple[str, ...]:
+        """Every column the group walks (row columns, counted columns, ``where`` columns)."""
         specs = [*self.tags.values(), *self.fields.values()]
-        return tuple(dict.fromkeys(s.oid for spec in specs for s in spec.sources))
+        cols = [s.column for spec in specs for s in spec.sources] + [w.column for w in self.where]
+        return tuple(dict.fromkeys(cols))
+
+    @property
+    def row_columns(self) -> tuple[str, ...]:
+        """The columns whose indexes are the group's rows (``oid`` sources; not counted columns)."""
+        specs = [*self.tags.values(), *self.fields.values()]
+        return tuple(dict.fromkeys(s.oid for spec in specs for s in spec.sources if s.oid is not None))
 
 
 class ReduceGroup(_Group):
@@ -255,6 +335,9 @@ class ProfileFile(_Model):
     description: str = ""
     extends: tuple[ProfileName, ...] = ()
     detect: tuple[DetectRule, ...] = ()
+    max_requests_per_s: float | None = Field(None, gt=0)
+    """Requests (PDUs) per second this kind of device is sent at most, across all its jobs (an OLT's
+    management CPU is small); none: no limit. Inherited from ``extends`` when not set."""
     groups: tuple[Group, ...] = ()
 
     @model_validator(mode="after")
@@ -275,6 +358,7 @@ class Profile:
     detect: tuple[DetectRule, ...]
     groups: tuple[ScalarsGroup | TableGroup | ReduceGroup, ...]
     source: str
+    max_requests_per_s: float | None = None
 
     def groups_for(self, job: str) -> tuple[ScalarsGroup | TableGroup | ReduceGroup, ...]:
         return tuple(g for g in self.groups if g.job == job)
@@ -435,6 +519,7 @@ def _resolve(files: Mapping[str, tuple[ProfileFile, str]]) -> dict[str, Profile]
             return resolved[name]
         pf, src = files[name]
         groups: dict[str, ScalarsGroup | TableGroup | ReduceGroup] = {}
+        limit = pf.max_requests_per_s
         for parent in pf.extends:
             if parent in chain:
                 cycle = " -> ".join((*chain, parent))
@@ -450,10 +535,12 @@ def _resolve(files: Mapping[str, tuple[ProfileFile, str]]) -> dict[str, Profile]
             for g in base.groups:
                 groups.pop(g.name, None)
                 groups[g.name] = g
+            if limit is None:
+                limit = base.max_requests_per_s
         for g in pf.groups:
             groups.pop(g.name, None)
             groups[g.name] = g
-        prof = Profile(pf.name, pf.vendor, pf.detect, tuple(groups.values()), src)
+        prof = Profile(pf.name, pf.vendor, pf.detect, tuple(groups.values()), src, limit)
         resolved[name] = prof
         return prof
 

@@ -23,6 +23,8 @@ from datetime import datetime
 from collectors import measurements as m
 from collectors.counters import CounterState, Observation, RateRule, RateTracker
 from collectors.model import Clock, FieldValue, PollResult, Sample, SnmpClient, SnmpError, SnmpValue, Target
+from collectors.snmp.decoders import VALUE_DECODERS
+from collectors.snmp.indexes import DEFAULT_PARENT, INDEX_DECODERS, PARENT_DECODERS
 from config.profiles import (
     Condition,
     Profile,
@@ -61,7 +63,7 @@ def scalar_oids(groups: Sequence[AnyGroup]) -> tuple[str, ...]:
     oids: list[str] = []
     for g in groups:
         if isinstance(g, ScalarsGroup):
-            oids += [s.oid for spec in g.fields.values() for s in spec.sources]
+            oids += [s.oid for spec in g.fields.values() for s in spec.sources if s.oid is not None]
         elif isinstance(g, TableGroup) and g.uptime is not None:
             oids.append(g.uptime)
     return tuple(dict.fromkeys(oids))
@@ -120,22 +122,66 @@ def number(value: SnmpValue) -> float | None:
     return f if math.isfinite(f) else None
 
 
-def _convert(src: Source, value: SnmpValue, typ: str) -> FieldValue | None:
+def is_missing(value: SnmpValue, missing: Sequence[int | str]) -> bool:
+    """Whether ``value`` is one of a source's "no reading" values (ints compare as numbers, text as text)."""
+    if not missing:
+        return False
+    if isinstance(value, int):
+        return value in missing or str(value) in missing
+    t = text(value)
+    return t in missing or any(isinstance(m, int) and str(m) == t for m in missing)
+
+
+def _typed(value: int | str, typ: str) -> FieldValue | None:
+    """A mapped value as the spec's type (a mapped name under a numeric type is kept as it is)."""
+    if typ == "str":
+        return str(value)
+    if isinstance(value, int):
+        return value if typ == "int" else float(value)
+    n = number(value)
+    if n is None:
+        return None
+    return n if typ == "float" else int(n)
+
+
+def convert(src: Source, value: SnmpValue, typ: str) -> FieldValue | None:
+    """One raw value through a source's conversion (see :class:`config.profiles.Source`); None = no value."""
+    if is_missing(value, src.missing):
+        return None
+    if src.map is not None:
+        mapped = src.map.get(text(value))
+        if mapped is not None:
+            return _typed(mapped, typ)
+    if src.pattern is not None:
+        found = re.search(src.pattern, text(value))
+        if found is None:
+            return None
+        value = found.group(1) if found.groups() else found.group(0)
+    if src.decode is not None:
+        decoded = VALUE_DECODERS[src.decode](value)
+        if decoded is None:
+            return None
+        value = decoded
     if typ == "str":
         s = text(value)
         return None if src.nonzero and s == "" else s
-    if isinstance(value, int) and src.scale == 1.0:
+    plain = src.scale == 1.0 and src.offset == 0.0 and src.above is None
+    if isinstance(value, int) and plain:
         if src.nonzero and value == 0:
             return None
         return value if typ == "int" else float(value)
     n = number(value)
     if n is None or (src.nonzero and n == 0):
         return None
+    result = n * src.scale + src.offset
+    if src.above is not None:
+        flag = 1 if result >= src.above else 0
+        return flag if typ == "int" else float(flag)
     if typ == "float":
-        return n * src.scale
-    if src.scale.is_integer() and isinstance(value, int):
+        return result if plain else round(result, 6)
+    if src.scale.is_integer() and src.offset == 0.0 and isinstance(value, int):
         return value * int(src.scale)
-    return int(n * src.scale)
+    return int(result)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,16 +192,42 @@ class Picked:
     source: Source
 
 
-def pick(spec: ValueSpec, lookup: Callable[[str], SnmpValue | None]) -> Picked | None:
-    """The first source of ``spec`` that has a usable value."""
-    for src in spec.sources:
-        raw = lookup(src.oid)
-        if raw is None:
-            continue
-        v = _convert(src, raw, spec.type)
-        if v is not None:
-            return Picked(v, src)
+CountLookup = Callable[[Source], int | None]
+
+
+def _no_counts(src: Source) -> int | None:
     return None
+
+
+def pick(
+    spec: ValueSpec, lookup: Callable[[str], SnmpValue | None], counts: CountLookup = _no_counts
+) -> Picked | None:
+    """The value of ``spec``: the first source that has a usable value, or (``combine`` min/max/sum)
+    the combination of every source that has one."""
+    found: list[Picked] = []
+    for src in spec.sources:
+        if src.count is not None:
+            n = counts(src)
+            v: FieldValue | None = None if n is None else _typed(n, spec.type)
+        else:
+            assert src.oid is not None
+            raw = lookup(src.oid)
+            v = None if raw is None else convert(src, raw, spec.type)
+        if v is None:
+            continue
+        if spec.combine == "first":
+            return Picked(v, src)
+        found.append(Picked(v, src))
+    numbers = [p.value for p in found if isinstance(p.value, int | float) and not isinstance(p.value, bool)]
+    if not numbers:
+        return None
+    if spec.combine == "min":
+        value: int | float = min(numbers)
+    elif spec.combine == "max":
+        value = max(numbers)
+    else:
+        value = sum(numbers)
+    return Picked(value, found[0].source)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,12 +263,55 @@ def _index_key(index: str) -> tuple[int, ...]:
         return (1 << 62,)
 
 
+class Counts:
+    """Rows of counted columns per parent row, for a table group's ``count`` sources (precomputed once)."""
+
+    def __init__(self, group: TableGroup, columns: Mapping[str, Mapping[str, SnmpValue]]) -> None:
+        parent_of = PARENT_DECODERS[group.count_parent or DEFAULT_PARENT]
+        self._by: dict[tuple[str, int | str | None], dict[str, int] | None] = {}
+        for spec in [*group.tags.values(), *group.fields.values()]:
+            for src in spec.sources:
+                if src.count is None or (src.count, src.equals) in self._by:
+                    continue
+                rows = columns.get(src.count, {})
+                if not rows:
+                    self._by[(src.count, src.equals)] = None  # not answered: unknown, not zero
+                    continue
+                per: dict[str, int] = {}
+                for index, value in rows.items():
+                    if src.equals is not None and not _equals(src.equals, value):
+                        continue
+                    parent = parent_of(index)
+                    if parent is not None:
+                        per[parent] = per.get(parent, 0) + 1
+                self._by[(src.count, src.equals)] = per
+
+    def lookup(self, index: str) -> CountLookup:
+        """The count lookup for one row of the group."""
+
+        def count(src: Source) -> int | None:
+            per = self._by.get((src.column, src.equals))
+            return None if per is None else per.get(index, 0)
+
+        return count
+
+
+def _equals(want: int | str, value: SnmpValue) -> bool:
+    if isinstance(want, int):
+        n = number(value)
+        return n is not None and n == want
+    return text(value) == want
+
+
 def parse_table(group: TableGroup, raw: Raw, base_tags: Mapping[str, str], time_s: float) -> Table:
-    """One row per index seen in any of the group's columns (tags, emitted fields, counter state)."""
+    """One row per index seen in any of the group's row columns that passes ``where`` and the index
+    decoder (tags, emitted fields, counter state)."""
     cols = raw.columns
     indexes: set[str] = set()
-    for c in group.columns:
+    for c in group.row_columns:
         indexes.update(cols.get(c, {}))
+    decoder = INDEX_DECODERS[group.index] if group.index is not None else None
+    counts = Counts(group, cols)
     uptime_raw = raw.scalars.get(group.uptime) if group.uptime else None
     uptime = uptime_raw if isinstance(uptime_raw, int) else None
     rows = []
@@ -205,10 +320,19 @@ def parse_table(group: TableGroup, raw: Raw, base_tags: Mapping[str, str], time_
         def lookup(oid: str, index: str = index) -> SnmpValue | None:
             return cols.get(oid, {}).get(index)
 
+        if not all(_matches(w, lookup(w.column)) for w in group.where):
+            continue
         tags = dict(base_tags)
-        tags[group.index_tag] = index
+        if decoder is not None:
+            decoded = decoder.decode(index)
+            if decoded is None:
+                continue
+            tags.update(decoded)
+        if group.index_tag is not None:
+            tags[group.index_tag] = index
+        count = counts.lookup(index)
         for name, spec in group.tags.items():
-            p = pick(spec, lookup)
+            p = pick(spec, lookup, count)
             if p is not None and spec.emit and str(p.value) != "":
                 tags[name] = str(p.value)
         fields: dict[str, FieldValue] = {}
@@ -216,7 +340,7 @@ def parse_table(group: TableGroup, raw: Raw, base_tags: Mapping[str, str], time_
         bits: dict[str, int] = {}
         discontinuity: int | None = None
         for name, spec in group.fields.items():
-            p = pick(spec, lookup)
+            p = pick(spec, lookup, count)
             if p is None:
                 continue
             if spec.emit:
@@ -384,10 +508,34 @@ def schema_problems(profiles: ProfileSet) -> list[str]:
             else:
                 names = [k for k, s in g.fields.items() if s.emit] + list(g.rates)
                 names += [r.util for r in g.rates.values() if r.util]
-                tag_names = [g.index_tag, *g.tags]
+                tag_names = [*([g.index_tag] if g.index_tag else []), *g.tags]
+                problems += _decoder_problems(g, where)
+                if g.index is not None and g.index in INDEX_DECODERS:
+                    tag_names += list(INDEX_DECODERS[g.index].tags)
             problems += [f"{where}: field {n!r} not in {spec.name}" for n in names if n not in spec.fields]
-            problems += [f"{where}: tag {n!r} not in {spec.name}" for n in tag_names if n not in spec.tags]
+            problems += [f"{where}: tag {n!r} not in {spec.name}" for n in dict.fromkeys(tag_names)
+                         if n not in spec.tags]
+            problems += [f"{where}: unknown value decoder {d!r} (known: {', '.join(VALUE_DECODERS)})"
+                         for d in _value_decoders(g) if d not in VALUE_DECODERS]
     return problems
+
+
+def _decoder_problems(g: TableGroup, where: str) -> list[str]:
+    out = []
+    if g.index is not None and g.index not in INDEX_DECODERS:
+        out.append(f"{where}: unknown index decoder {g.index!r} (known: {', '.join(INDEX_DECODERS)})")
+    if g.count_parent is not None and g.count_parent not in PARENT_DECODERS:
+        out.append(f"{where}: unknown count_parent {g.count_parent!r} (known: {', '.join(PARENT_DECODERS)})")
+    return out
+
+
+def _value_decoders(g: AnyGroup) -> list[str]:
+    specs: list[ValueSpec] = []
+    if isinstance(g, ScalarsGroup):
+        specs = list(g.fields.values())
+    elif isinstance(g, TableGroup):
+        specs = [*g.tags.values(), *g.fields.values()]
+    return [s.decode for spec in specs for s in spec.sources if s.decode is not None]
 
 
 # --- the facade ---------------------------------------------------------------------------------------------
