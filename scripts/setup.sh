@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(influxdb snmpd snmp victoria-metrics prometheus-snmp-exporter python3-venv iproute2 time)
+APT_PACKAGES=(influxdb snmpd snmp victoria-metrics prometheus-snmp-exporter python3-venv iproute2 time chromium)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,177 @@
+"""The API's JSON shapes (pydantic, for the OpenAPI spec) and the mapping from the ticket contract to them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from alarms.api.context import SiteInfo
+from alarms.model import AlarmKey, Ticket, TicketStatus
+
+
+def _utf8(v: str) -> str:
+    """Refuse text that cannot be stored (lone surrogates from JSON ``\\ud800`` escapes, NUL)."""
+    try:
+        v.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("text is not valid Unicode (lone surrogate)") from None
+    if "\x00" in v:
+        raise ValueError("text contains a NUL character")
+    return v
+
+
+def _not_blank(v: str) -> str:
+    if not v.strip():
+        raise ValueError("text is blank")
+    return v
+
+
+Text = Annotated[str, AfterValidator(_utf8)]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Problem(_Out):
+    """RFC 9457 problem details."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str = ""
+    instance: str = ""
+    errors: list[dict[str, str]] | None = Field(default=None, description="validation errors (422 only)")
+
+
+class AlarmOut(_Out):
+    key: str
+    device: str
+    kind: str
+    resource: str
+    role: Literal["root", "symptom"]
+
+
+class ServiceOut(_Out):
+    service_id: str
+    customer: str
+    service_class: str
+    subscribers: int
+    via: str
+
+
+class ImpactOut(_Out):
+    priority: int
+    customers: list[str]
+    subscribers: int
+    services: list[ServiceOut]
+
+
+class SiteOut(_Out):
+    name: str
+    region: str
+    site_class: str | None
+    address: str | None
+
+
+class ClockOut(_Out):
+    detected: datetime
+    reported: datetime | None
+    acknowledged: datetime | None
+    restored: datetime | None
+    closed: datetime | None
+    repair_deadline: datetime | None = Field(description="UTC; the page counts down to it in Asia/Shanghai time")
+
+
+class NoteOut(_Out):
+    author: str
+    time: datetime
+    text: str
+
+
+class AuditOut(_Out):
+    actor: str
+    time: datetime
+    action: str
+    detail: dict[str, str]
+
+
+class TicketOut(_Out):
+    id: int
+    dedup_key: str
+    status: TicketStatus
+    priority: int
+    title: str
+    region: str
+    team: str | None
+    site: SiteOut
+    root: AlarmOut
+    alarms: list[AlarmOut] = Field(description="the root alarm first, then its symptoms")
+    impact: ImpactOut
+    clock: ClockOut
+    cause_code: str | None
+    notes: list[NoteOut]
+    audit: list[AuditOut]
+
+
+class TicketPage(_Out):
+    items: list[TicketOut]
+    limit: int
+    offset: int
+
+
+class MeOut(_Out):
+    name: str
+    role: str
+    team: str | None
+    language: str
+    timezone: str
+    server_time: datetime
+
+
+class Health(_Out):
+    status: Literal["ok"]
+
+
+class NoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: Annotated[Text, AfterValidator(_not_blank)] = Field(min_length=1, max_length=4000)
+
+
+class CloseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    cause_code: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$", description="e.g. fiber_cut, power")
+
+
+def _alarm(key: AlarmKey, role: Literal["root", "symptom"]) -> AlarmOut:
+    return AlarmOut(key=str(key), device=key.device, kind=key.kind, resource=key.resource, role=role)
+
+
+def ticket_out(t: Ticket, sites: Mapping[str, SiteInfo], deadline: datetime | None) -> TicketOut:
+    info = sites.get(t.site)
+    root = _alarm(t.root, "root")
+    services = [ServiceOut(service_id=s.service_id, customer=s.customer, service_class=s.service_class,
+                           subscribers=s.subscribers, via=s.via) for s in t.services]
+    return TicketOut(
+        id=t.id,
+        dedup_key=t.dedup_key,
+        status=t.status,
+        priority=t.priority,
+        title=t.title,
+        region=t.region,
+        team=t.team,
+        site=SiteOut(name=t.site, region=info.region if info else t.region,
+                     site_class=info.site_class if info else None, address=info.address if info else None),
+        root=root,
+        alarms=[root, *(_alarm(k, "symptom") for k in t.symptoms)],
+        impact=ImpactOut(priority=t.priority, customers=list(dict.fromkeys(s.customer for s in t.services)),
+                         subscribers=sum(s.subscribers for s in t.services), services=services),
+        clock=ClockOut(detected=t.clock.detected, reported=t.clock.reported, acknowledged=t.clock.acknowledged,
+                       restored=t.clock.restored, closed=t.clock.closed, repair_deadline=deadline),
+        cause_code=t.cause_code,
+        notes=[NoteOut(author=n.author, time=n.time, text=n.text) for n in t.notes],
+        audit=[AuditOut(actor=a.actor, time=a.time, action=a.action, detail=dict(a.detail)) for a in t.audit],
+    )
