@@ -1,0 +1,242 @@
+"""Huawei SmartAX OLT CLI answers → ``onu`` and ``pon_port`` samples (pure).
+
+Commands (real MA5600T/MA5608T/MA5800 formats, see ``docs/ssh.md``):
+
+- ``display ont info <F> <S> <P> all`` (privileged or config mode): run state, serial, control flag, and the
+  port's ``the total of ONTs are: N, online: M`` line;
+- ``display ont optical-info <P> all`` inside ``interface gpon <F>/<S>``: ONU Rx/Tx, OLT Rx, temperature,
+  voltage, bias current and (MA5800, newer MA5600T) distance. Offline ONTs read ``-``: those fields are absent.
+
+A port with no ONT answers ``Failure: The ONT does not exist`` (or similar) to both: no rows, totals 0.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from collectors import measurements as m
+from collectors.model import FieldValue, Sample
+from collectors.ssh.textfsm_parse import clean, integer, number, parse_template
+
+OPTICAL_TEMPLATE: Final = "huawei_smartax_display_ont_optical-info.textfsm"
+INFO_TEMPLATE: Final = "huawei_smartax_display_ont_info.textfsm"
+
+STATUS_ONLINE: Final = 1
+STATUS_OFFLINE: Final = 2
+
+_PON_RE: Final = re.compile(r"^(?:x?gpon[\s_-]*)?(\d+)\s*/\s*(\d+)\s*/\s*(\d+)$", re.IGNORECASE)
+_TOTALS_RE: Final = re.compile(
+    r"In\s+port\s+(\d+\s*/\s*\d+\s*/\s*\d+)\s*,\s*the\s+total\s+of\s+ONTs\s+(?:is|are):\s*(\d+)"
+    r"(?:\s*,\s*online:\s*(\d+))?",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Pon:
+    """A GPON port by frame/slot/port."""
+
+    frame: int
+    slot: int
+    port: int
+
+    def __str__(self) -> str:
+        return f"{self.frame}/{self.slot}/{self.port}"
+
+    @property
+    def board(self) -> str:
+        """``F/S``, as ``interface gpon F/S`` takes it."""
+        return f"{self.frame}/{self.slot}"
+
+    @property
+    def ifindex(self) -> int:
+        """The PON port's ifIndex in HUAWEI-XPON-MIB: ``(125<<25) + (F<<19) + (S<<13) + (P<<8)``."""
+        return (125 << 25) + (self.frame << 19) + (self.slot << 13) + (self.port << 8)
+
+
+def parse_pon(text: str) -> Pon | None:
+    """``"0/1/3"``, ``"0/ 1/3"``, ``"GPON 0/1/3"`` → :class:`Pon`; anything else → None."""
+    mt = _PON_RE.match(text.strip())
+    return Pon(int(mt[1]), int(mt[2]), int(mt[3])) if mt else None
+
+
+@dataclass(frozen=True, slots=True)
+class OntState:
+    """One row of ``display ont info F S P all``."""
+
+    pon: Pon
+    onu_id: int
+    serial: str
+    status: int | None
+    """1 online, 2 offline, None for a state we do not know."""
+    control_flag: str
+
+
+@dataclass(frozen=True, slots=True)
+class OntOptics:
+    """One row of ``display ont optical-info P all``; None = the device shows no reading."""
+
+    onu_id: int
+    rx_dbm: float | None = None
+    tx_dbm: float | None = None
+    olt_rx_dbm: float | None = None
+    temperature_c: float | None = None
+    voltage_v: float | None = None
+    bias_ma: float | None = None
+    distance_m: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PonTotals:
+    """The ``In port F/S/P, the total of ONTs are: N, online: M`` line."""
+
+    pon: Pon
+    total: int
+    online: int | None
+
+
+_RUN_STATE: Final = {"online": STATUS_ONLINE, "offline": STATUS_OFFLINE}
+
+
+def parse_ont_info(text: str) -> tuple[OntState, ...]:
+    """``display ont info F S P all`` → one :class:`OntState` per ONT (empty for a port without ONTs)."""
+    out = []
+    for r in parse_template(INFO_TEMPLATE, text):
+        pon = parse_pon(r["FSP"])
+        if pon is None:
+            continue
+        out.append(
+            OntState(
+                pon=pon,
+                onu_id=int(r["ONT_ID"]),
+                serial=r["SERIAL"].upper(),
+                status=_RUN_STATE.get(r["RUN_STATE"].lower()),
+                control_flag=r["CONTROL_FLAG"],
+            )
+        )
+    return tuple(out)
+
+
+def parse_totals(text: str) -> PonTotals | None:
+    """The port totals line of ``display ont info F S P all``, or None when it is not there."""
+    mt = _TOTALS_RE.search(clean(text))
+    if mt is None:
+        return None
+    pon = parse_pon(mt[1])
+    if pon is None:
+        return None
+    return PonTotals(pon, int(mt[2]), int(mt[3]) if mt[3] is not None else None)
+
+
+def parse_optical_info(text: str) -> tuple[OntOptics, ...]:
+    """``display ont optical-info P all`` → one :class:`OntOptics` per listed ONT.
+
+    >>> parse_optical_info('''
+    ...   ONT  Rx power  Tx power  OLT Rx ONT  Temperature  Voltage  Current  Distance
+    ...   ID   (dBm)     (dBm)     power(dBm)  (C)          (V)      (mA)     (m)
+    ...     0  -24.68    3.68      -22.68      38           3.200    6        171
+    ...     1  -         -         -           -            -        -        -
+    ... ''')[0].rx_dbm
+    -24.68
+    """
+    return tuple(
+        OntOptics(
+            onu_id=int(r["ONT_ID"]),
+            rx_dbm=number(r["RX_POWER"]),
+            tx_dbm=number(r["TX_POWER"]),
+            olt_rx_dbm=number(r["OLT_RX_POWER"]),
+            temperature_c=number(r["TEMPERATURE"]),
+            voltage_v=number(r["VOLTAGE"]),
+            bias_ma=number(r["CURRENT"]),
+            distance_m=integer(r["DISTANCE"]),
+        )
+        for r in parse_template(OPTICAL_TEMPLATE, text)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PonAnswers:
+    """What the CLI said about one PON port (raw text; parsed by :func:`pon_samples`)."""
+
+    pon: Pon
+    info: str
+    optical: str
+
+
+def _optics_fields(o: OntOptics) -> dict[str, FieldValue]:
+    pairs: tuple[tuple[str, float | int | None], ...] = (
+        (m.F_RX_DBM, o.rx_dbm),
+        (m.F_TX_DBM, o.tx_dbm),
+        (m.F_OLT_RX_DBM, o.olt_rx_dbm),
+        (m.F_TEMPERATURE_C, o.temperature_c),
+        (m.F_VOLTAGE_V, o.voltage_v),
+        (m.F_BIAS_MA, o.bias_ma),
+        (m.F_DISTANCE_M, o.distance_m),
+    )
+    return {k: v for k, v in pairs if v is not None}
+
+
+def onu_samples(
+    pon: Pon,
+    states: Sequence[OntState],
+    optics: Sequence[OntOptics],
+    base_tags: Mapping[str, str],
+    at: datetime,
+) -> list[Sample]:
+    """One ``onu`` sample per ONT seen in either answer, ordered by ONT ID.
+
+    Tags: the device's (device, site, region, role), ``pon`` ``F/S/P``, ``onu_id``, ``serial`` (when known).
+    Fields: ``status`` from the run state; the optics that have a reading (an offline ONT's ``-`` is absent).
+    """
+    by_state = {s.onu_id: s for s in states if s.pon == pon}
+    by_optics = {o.onu_id: o for o in optics}
+    out = []
+    for onu_id in sorted(by_state.keys() | by_optics.keys()):
+        tags = {k: v for k, v in base_tags.items() if k in m.BY_NAME[m.ONU].tags and v}
+        tags[m.TAG_PON] = str(pon)
+        tags[m.TAG_ONU_ID] = str(onu_id)
+        fields: dict[str, FieldValue] = {}
+        st = by_state.get(onu_id)
+        if st is not None:
+            if st.serial:
+                tags[m.TAG_SERIAL] = st.serial
+            if st.status is not None:
+                fields[m.F_STATUS] = st.status
+        opt = by_optics.get(onu_id)
+        if opt is not None:
+            fields.update(_optics_fields(opt))
+        if fields:
+            out.append(Sample(m.ONU, tags, fields, at))
+    return out
+
+
+def pon_port_sample(
+    pon: Pon, states: Sequence[OntState], totals: PonTotals | None, base_tags: Mapping[str, str], at: datetime
+) -> Sample:
+    """The ``pon_port`` sample with ``onus_total`` / ``onus_online`` (the device's totals line when shown)."""
+    tags = {k: v for k, v in base_tags.items() if k in m.BY_NAME[m.PON_PORT].tags and v}
+    tags[m.TAG_PON] = str(pon)
+    tags[m.TAG_IFINDEX] = str(pon.ifindex)
+    mine = [s for s in states if s.pon == pon]
+    total = totals.total if totals is not None and totals.pon == pon else len(mine)
+    online = (
+        totals.online
+        if totals is not None and totals.pon == pon and totals.online is not None
+        else sum(1 for s in mine if s.status == STATUS_ONLINE)
+    )
+    return Sample(m.PON_PORT, tags, {m.F_ONUS_TOTAL: total, m.F_ONUS_ONLINE: online}, at)
+
+
+def pon_samples(answers: Iterable[PonAnswers], base_tags: Mapping[str, str], at: datetime) -> list[Sample]:
+    """Every ``onu`` sample and one ``pon_port`` sample per PON from the raw answers (pure)."""
+    out: list[Sample] = []
+    for a in answers:
+        states = parse_ont_info(a.info)
+        optics = parse_optical_info(a.optical)
+        out += onu_samples(a.pon, states, optics, base_tags, at)
+        out.append(pon_port_sample(a.pon, states, parse_totals(a.info), base_tags, at))
+    return out
