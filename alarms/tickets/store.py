@@ -1,0 +1,399 @@
+"""The SQLAlchemy ticket store: :class:`alarms.model.TicketStore` on SQLite (default) or PostgreSQL.
+
+Every method runs in its own short transaction and returns frozen :class:`~alarms.model.Ticket` values.
+At most one not-closed ticket exists per dedup key (a partial unique index); a concurrent
+``open_or_get`` that loses the race gets the winner's ticket.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, select
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from alarms.model import (
+    AffectedService,
+    AlarmKey,
+    AuditEntry,
+    Impact,
+    InvalidTransition,
+    OpenTicket,
+    RepairClock,
+    Ticket,
+    TicketNote,
+    TicketStatus,
+)
+from alarms.tickets import migrate
+from alarms.tickets.causes import DEFAULT_CAUSES, CauseCode
+from alarms.tickets.lifecycle import audit_action, check_transition, is_reopen
+from alarms.tickets.schema import AuditRow, NoteRow, ServiceRow, SymptomRow, TicketRow
+
+log = logging.getLogger(__name__)
+
+SYSTEM = "system"
+_CLOSED = TicketStatus.CLOSED.value
+
+
+class TicketNotFound(LookupError):
+    """No ticket with that id."""
+
+
+def title_for(action: OpenTicket) -> str:
+    key = action.root.key
+    head = f"{key.device} {key.kind}" + (f" {key.resource}" if key.resource else "")
+    return f"{head}: {action.root.text}" if action.root.text else head
+
+
+def _detail(row: AuditRow) -> dict[str, str]:
+    data = json.loads(row.detail)
+    return {str(k): str(v) for k, v in data.items()}
+
+
+def to_ticket(row: TicketRow) -> Ticket:
+    return Ticket(
+        id=row.id,
+        dedup_key=row.dedup_key,
+        status=TicketStatus(row.status),
+        priority=row.priority,
+        title=row.title,
+        root=AlarmKey.parse(row.dedup_key),
+        symptoms=tuple(AlarmKey.parse(s.alarm_key) for s in row.symptoms),
+        services=tuple(
+            AffectedService(s.service_id, s.customer, s.service_class, s.subscribers, s.via) for s in row.services
+        ),
+        region=row.region,
+        site=row.site,
+        team=row.team,
+        clock=RepairClock(
+            detected=row.detected,
+            reported=row.reported,
+            acknowledged=row.acknowledged,
+            restored=row.restored,
+            closed=row.closed,
+        ),
+        cause_code=row.cause_code,
+        notes=tuple(TicketNote(n.author, n.time, n.text) for n in row.notes),
+        audit=tuple(AuditEntry(a.actor, a.time, a.action, _detail(a)) for a in row.audit),
+    )
+
+
+def _audit(row: TicketRow, actor: str, now: datetime, action: str, **detail: str) -> None:
+    row.audit.append(AuditRow(actor=actor, time=now, action=action, detail=json.dumps(detail, ensure_ascii=False)))
+    row.updated_at = now
+
+
+def _service_row(s: AffectedService) -> ServiceRow:
+    return ServiceRow(
+        service_id=s.service_id,
+        customer=s.customer,
+        service_class=s.service_class,
+        subscribers=s.subscribers,
+        via=s.via,
+    )
+
+
+def _iso(t: datetime) -> str:
+    return t.isoformat()
+
+
+_LOAD = (
+    selectinload(TicketRow.symptoms),
+    selectinload(TicketRow.services),
+    selectinload(TicketRow.notes),
+    selectinload(TicketRow.audit),
+)
+
+
+class SqlTicketStore:
+    """The ticket store on one SQLAlchemy engine. Thread-safe: each call uses its own session."""
+
+    def __init__(self, engine: Engine, causes: Mapping[str, CauseCode] = DEFAULT_CAUSES) -> None:
+        self.engine = engine
+        self.causes = causes
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    # --- plumbing -------------------------------------------------------------------------------------
+
+    @contextmanager
+    def _tx(self) -> Iterator[Session]:
+        with self._sessions.begin() as session:
+            yield session
+
+    def _row(self, s: Session, ticket_id: int) -> TicketRow:
+        row = s.scalars(select(TicketRow).where(TicketRow.id == ticket_id).options(*_LOAD)).one_or_none()
+        if row is None:
+            raise TicketNotFound(f"no ticket #{ticket_id}")
+        return row
+
+    @staticmethod
+    def _open_row(s: Session, dedup_key: str) -> TicketRow | None:
+        q = select(TicketRow).where(TicketRow.dedup_key == dedup_key, TicketRow.status != _CLOSED).options(*_LOAD)
+        return s.scalars(q).one_or_none()
+
+    def close(self) -> None:
+        """Release the engine's connections."""
+        self.engine.dispose()
+
+    def __enter__(self) -> SqlTicketStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- the TicketStore port -----------------------------------------------------------------------------
+
+    def open_or_get(self, action: OpenTicket, team: str | None, now: datetime) -> tuple[Ticket, bool]:
+        key = str(action.root.key)
+        try:
+            with self._tx() as s:
+                existing = self._open_row(s, key)
+                if existing is not None:
+                    return to_ticket(existing), False
+                row = TicketRow(
+                    dedup_key=key,
+                    status=TicketStatus.OPEN.value,
+                    priority=action.impact.priority,
+                    title=title_for(action),
+                    region=action.region,
+                    site=action.site,
+                    team=team,
+                    detected=action.root.raised_at or action.root.first_seen,
+                    created_at=now,
+                    updated_at=now,
+                    symptoms=[],
+                    services=[],
+                    notes=[],
+                    audit=[],
+                )
+                symptoms = list(dict.fromkeys(str(a.key) for a in action.symptoms if str(a.key) != key))
+                row.symptoms.extend(SymptomRow(alarm_key=k, attached_at=now) for k in symptoms)
+                row.services.extend(_service_row(sv) for sv in _unique_services(action.impact.services))
+                _audit(row, SYSTEM, now, "opened", root=key, priority=str(action.impact.priority))
+                if team is not None:
+                    _audit(row, SYSTEM, now, "assigned", team=team)
+                if symptoms:
+                    _audit(row, SYSTEM, now, "attached", symptoms=",".join(symptoms))
+                s.add(row)
+                s.flush()
+                ticket = to_ticket(row)
+        except IntegrityError:
+            # another writer opened the ticket for this key between our look-up and our insert
+            found = self.find_open(key)
+            if found is None:
+                raise
+            log.info("ticket for %s opened concurrently: #%d", key, found.id)
+            return found, False
+        log.info("opened ticket #%d for %s (region %s, team %s)", ticket.id, key, action.region, team)
+        return ticket, True
+
+    def attach(self, root: AlarmKey, symptoms: Sequence[AlarmKey], impact: Impact, now: datetime) -> Ticket | None:
+        with self._tx() as s:
+            row = self._open_row(s, str(root))
+            if row is None:
+                return None
+            have = {x.alarm_key for x in row.symptoms}
+            new = [k for k in dict.fromkeys(str(k) for k in symptoms) if k not in have and k != str(root)]
+            have_svc = {x.service_id for x in row.services}
+            new_svc = [sv for sv in _unique_services(impact.services) if sv.service_id not in have_svc]
+            priority = min(row.priority, impact.priority)
+            if not new and not new_svc and priority == row.priority:
+                return to_ticket(row)
+            row.symptoms.extend(SymptomRow(alarm_key=k, attached_at=now) for k in new)
+            row.services.extend(_service_row(sv) for sv in new_svc)
+            detail: dict[str, str] = {}
+            if new:
+                detail["symptoms"] = ",".join(new)
+            if new_svc:
+                detail["services"] = ",".join(sv.service_id for sv in new_svc)
+            if priority != row.priority:
+                detail["priority"] = f"{row.priority}→{priority}"
+                row.priority = priority
+            _audit(row, SYSTEM, now, "attached", **detail)
+            s.flush()
+            return to_ticket(row)
+
+    def restore(self, root: AlarmKey, restored_at: datetime) -> Ticket | None:
+        with self._tx() as s:
+            row = self._open_row(s, str(root))
+            if row is None:
+                return None
+            if row.restored is None:
+                row.restored = restored_at
+                _audit(row, SYSTEM, restored_at, "restored", restored=_iso(restored_at))
+                s.flush()
+            return to_ticket(row)
+
+    def get(self, ticket_id: int) -> Ticket | None:
+        with self._tx() as s:
+            try:
+                return to_ticket(self._row(s, ticket_id))
+            except TicketNotFound:
+                return None
+
+    def find_open(self, dedup_key: str) -> Ticket | None:
+        with self._tx() as s:
+            row = self._open_row(s, dedup_key)
+            return None if row is None else to_ticket(row)
+
+    def list(
+        self,
+        *,
+        status: Sequence[TicketStatus] = (),
+        team: str | None = None,
+        region: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Ticket]:
+        """Tickets newest first (by id), filtered by any of ``status``, by ``team`` and ``region``."""
+        q = select(TicketRow).options(*_LOAD).order_by(TicketRow.id.desc()).limit(limit).offset(offset)
+        if status:
+            q = q.where(TicketRow.status.in_([TicketStatus(x).value for x in status]))
+        if team is not None:
+            q = q.where(TicketRow.team == team)
+        if region is not None:
+            q = q.where(TicketRow.region == region)
+        with self._tx() as s:
+            return [to_ticket(r) for r in s.scalars(q)]
+
+    def transition(
+        self, ticket_id: int, to: TicketStatus, actor: str, now: datetime, *, cause_code: str | None = None
+    ) -> Ticket:
+        to = TicketStatus(to)
+        try:
+            with self._tx() as s:
+                row = self._row(s, ticket_id)
+                current = TicketStatus(row.status)
+                code = cause_code if cause_code is not None else row.cause_code
+                if cause_code is not None and to not in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+                    raise InvalidTransition("a cause code is given when resolving or closing")
+                check_transition(current, to, cause_code=code, known_causes=set(self.causes))
+                detail = {"from": current.value, "to": to.value}
+                if is_reopen(current, to):
+                    for name in ("restored", "closed", "cause_code"):
+                        old = getattr(row, name)
+                        if old is not None:
+                            detail[f"previous_{name}"] = old if isinstance(old, str) else _iso(old)
+                    row.restored = row.closed = row.cause_code = None
+                if to in (TicketStatus.ACKNOWLEDGED, TicketStatus.IN_PROGRESS) and row.acknowledged is None:
+                    row.acknowledged = now
+                if to is TicketStatus.RESOLVED and row.restored is None:
+                    row.restored = now
+                if to is TicketStatus.CLOSED:
+                    row.closed = now
+                if cause_code is not None:
+                    row.cause_code = cause_code
+                    detail["cause_code"] = cause_code
+                row.status = to.value
+                _audit(row, actor, now, audit_action(current, to), **detail)
+                s.flush()
+                ticket = to_ticket(row)
+        except IntegrityError as exc:
+            raise InvalidTransition(f"ticket #{ticket_id}: another ticket with the same key is open") from exc
+        log.info("ticket #%d %s → %s by %s", ticket_id, current.value, to.value, actor)
+        return ticket
+
+    def add_note(self, ticket_id: int, author: str, text: str, now: datetime) -> Ticket:
+        if not text.strip():
+            raise ValueError("empty note")
+        with self._tx() as s:
+            row = self._row(s, ticket_id)
+            row.notes.append(NoteRow(author=author, time=now, text=text))
+            _audit(row, author, now, "note", text=text[:200])
+            s.flush()
+            return to_ticket(row)
+
+    def link_complaint(self, ticket_id: int, reported_at: datetime, actor: str, now: datetime) -> Ticket:
+        """Record a customer's report: ``reported`` becomes the earliest linked report time."""
+        with self._tx() as s:
+            row = self._row(s, ticket_id)
+            if row.status == _CLOSED:
+                raise InvalidTransition(f"ticket #{ticket_id} is closed: reopen it to link a complaint")
+            detail = {"reported": _iso(reported_at)}
+            if row.reported is not None:
+                detail["previous_reported"] = _iso(row.reported)
+            if row.reported is None or reported_at < row.reported:
+                row.reported = reported_at
+            _audit(row, actor, now, "complaint_linked", **detail)
+            s.flush()
+            return to_ticket(row)
+
+    # --- beyond the port: assignment and escalation marks ---------------------------------------------------
+
+    def assign(self, ticket_id: int, team: str | None, actor: str, now: datetime) -> Ticket:
+        with self._tx() as s:
+            row = self._row(s, ticket_id)
+            if row.team != team:
+                detail = {"team": team or ""}
+                if row.team is not None:
+                    detail["previous_team"] = row.team
+                row.team = team
+                _audit(row, actor, now, "assigned", **detail)
+                s.flush()
+            return to_ticket(row)
+
+    def mark_escalated(self, ticket_id: int, now: datetime, **detail: str) -> Ticket:
+        """Record that the repair-limit escalation was sent (the escalation check reads this mark)."""
+        with self._tx() as s:
+            row = self._row(s, ticket_id)
+            _audit(row, SYSTEM, now, "escalated", **detail)
+            s.flush()
+            return to_ticket(row)
+
+
+def _unique_services(services: Sequence[AffectedService]) -> list[AffectedService]:
+    return list({s.service_id: s for s in reversed(services)}.values())[::-1]
+
+
+def _sqlite_setup(engine: Engine, memory: bool) -> None:
+    """SQLite: foreign keys on, and every transaction ``BEGIN IMMEDIATE`` so that two writers queue on the
+    busy timeout instead of failing to upgrade a read lock (pysqlite's own BEGIN is switched off)."""
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        if not memory:
+            cur.execute("PRAGMA journal_mode=WAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url`` with the settings the store needs (SQLite file dirs are created)."""
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite":
+        return create_engine(u, pool_pre_ping=True)
+    memory = u.database in (None, "", ":memory:")
+    if memory:
+        engine = create_engine(u, poolclass=StaticPool, connect_args={"check_same_thread": False})
+    else:
+        Path(str(u.database)).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(u, connect_args={"timeout": 30, "check_same_thread": False})
+    _sqlite_setup(engine, memory)
+    return engine
+
+
+def open_store(
+    url: str, *, causes: Mapping[str, CauseCode] = DEFAULT_CAUSES, migrate_schema: bool = True
+) -> SqlTicketStore:
+    """Connect to ``url`` (e.g. ``Settings.tickets.database_url``), bring the schema to the latest
+    migration (``alembic upgrade head``, in code) and return the store."""
+    engine = make_engine(url)
+    if migrate_schema:
+        migrate.upgrade(engine)
+    return SqlTicketStore(engine, causes)

@@ -1,0 +1,259 @@
+"""The ticket store against real databases: every test runs on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import datetime
+
+import pytest
+
+from alarms.model import AlarmKey, Impact, InvalidTransition, Ticket, TicketStatus
+from alarms.tickets import SqlTicketStore, TicketNotFound, open_store
+from tests.servers.postgres import postgres  # noqa: F401  (fixture)
+from tests.tickets_fixtures import T0, at, db_url, open_action, service  # noqa: F401  (db_url: fixture)
+
+S = TicketStatus
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[SqlTicketStore]:  # noqa: F811
+    st = open_store(db_url)
+    try:
+        yield st
+    finally:
+        st.close()
+
+
+def test_open_or_get_twice_gives_one_ticket(store: SqlTicketStore) -> None:
+    first, created = store.open_or_get(open_action(), "field-east", at(0))
+    again, created_again = store.open_or_get(open_action(), "field-east", at(5))
+    assert (created, created_again) == (True, False)
+    assert again == first
+    assert store.list() == [first]
+    assert store.find_open(str(AlarmKey("sh-olt-01", "device_unreachable"))) == first
+
+
+def test_opened_ticket_fields(store: SqlTicketStore) -> None:
+    action = open_action(symptoms=("onu-a", "onu-b"), services=("svc-1", "svc-2"), priority=1, raised=at(-3))
+    t, _ = store.open_or_get(action, "field-east", at(0))
+    assert t.status is S.OPEN
+    assert (t.priority, t.region, t.site, t.team) == (1, "sh-east", "pudong-1", "field-east")
+    assert t.root == action.root.key and t.dedup_key == str(action.root.key)
+    assert t.symptoms == (AlarmKey("onu-a", "device_unreachable"), AlarmKey("onu-b", "device_unreachable"))
+    assert [s.service_id for s in t.services] == ["svc-1", "svc-2"]
+    assert t.clock.detected == at(-3) and t.clock.detected.tzinfo is not None
+    assert [a.action for a in t.audit] == ["opened", "assigned", "attached"]
+    assert store.get(t.id) == t
+
+
+@pytest.mark.parametrize("rounds", [6])
+def test_concurrent_open_or_get_gives_one_ticket(db_url: str, rounds: int) -> None:  # noqa: F811
+    """Two stores (two engines, two connections) race to open the same keys."""
+    stores = [open_store(db_url), open_store(db_url, migrate_schema=False)]
+    results: list[tuple[int, bool]] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+    try:
+        for r in range(rounds):
+            barrier = threading.Barrier(len(stores))
+
+            def run(st: SqlTicketStore, device: str = f"race-{r}", b: threading.Barrier = barrier) -> None:
+                try:
+                    b.wait(timeout=10)
+                    t, created = st.open_or_get(open_action(device), None, at(0))
+                    with lock:
+                        results.append((t.id, created))
+                except BaseException as exc:  # collected and re-raised in the main thread
+                    with lock:
+                        errors.append(exc)
+
+            threads = [threading.Thread(target=run, args=(st,)) for st in stores]
+            for th in threads:
+                th.start()
+            for th in threads:
+                th.join(timeout=30)
+        assert errors == []
+        by_ticket: dict[int, list[bool]] = {}
+        for tid, created in results:
+            by_ticket.setdefault(tid, []).append(created)
+        assert len(by_ticket) == rounds
+        assert all(sorted(v) == [False, True] for v in by_ticket.values())
+        assert len(stores[0].list(limit=1000)) == rounds
+    finally:
+        for st in stores:
+            st.close()
+
+
+LIFECYCLE_PATHS = [
+    # (path of statuses from open, cause code given at each step (or None), ok?)
+    ([S.ACKNOWLEDGED, S.IN_PROGRESS, S.RESOLVED, S.CLOSED], {S.CLOSED: "fiber_cut"}, True),
+    ([S.IN_PROGRESS, S.RESOLVED, S.CLOSED], {S.RESOLVED: "equipment_failure"}, True),
+    ([S.RESOLVED, S.CLOSED], {S.CLOSED: "customer_side"}, True),
+    ([S.RESOLVED, S.OPEN, S.ACKNOWLEDGED], {}, True),
+    ([S.RESOLVED, S.CLOSED, S.OPEN, S.RESOLVED, S.CLOSED], {S.CLOSED: "software"}, True),
+    ([S.CLOSED], {S.CLOSED: "fiber_cut"}, False),
+    ([S.ACKNOWLEDGED, S.ACKNOWLEDGED], {}, False),
+    ([S.IN_PROGRESS, S.ACKNOWLEDGED], {}, False),
+    ([S.RESOLVED, S.CLOSED], {}, False),  # no cause code
+    ([S.RESOLVED, S.CLOSED], {S.CLOSED: "gremlins"}, False),  # unknown cause code
+    ([S.RESOLVED, S.CLOSED, S.ACKNOWLEDGED], {S.CLOSED: "fiber_cut"}, False),
+    ([S.OPEN], {}, False),
+    ([S.ACKNOWLEDGED], {S.ACKNOWLEDGED: "fiber_cut"}, False),  # cause codes only when resolving/closing
+]
+
+
+@pytest.mark.parametrize(("path", "causes", "ok"), LIFECYCLE_PATHS)
+def test_lifecycle_paths(store: SqlTicketStore, path: list[TicketStatus], causes: dict[S, str], ok: bool) -> None:
+    t, _ = store.open_or_get(open_action(), None, at(0))
+    *good, last = path
+    for i, to in enumerate(good):
+        t = store.transition(t.id, to, "li.wei", at(i + 1), cause_code=causes.get(to))
+        assert t.status is to
+    if ok:
+        t = store.transition(t.id, last, "li.wei", at(len(path)), cause_code=causes.get(last))
+        assert t.status is last
+        assert t.audit[-1].actor == "li.wei" and t.audit[-1].time == at(len(path))
+    else:
+        before = store.get(t.id)
+        with pytest.raises(InvalidTransition):
+            store.transition(t.id, last, "li.wei", at(len(path)), cause_code=causes.get(last))
+        assert store.get(t.id) == before  # nothing changed, no audit entry
+
+
+def test_repair_clock(store: SqlTicketStore) -> None:
+    t, _ = store.open_or_get(open_action(raised=at(-2)), None, at(0))
+    t = store.link_complaint(t.id, at(10), "hotline", at(11))
+    t = store.link_complaint(t.id, at(5), "hotline", at(12))  # an earlier report wins
+    t = store.link_complaint(t.id, at(30), "hotline", at(31))  # a later one does not
+    t = store.transition(t.id, S.ACKNOWLEDGED, "li.wei", at(20))
+    t = store.transition(t.id, S.IN_PROGRESS, "li.wei", at(25))
+    restored = store.restore(t.root, at(40))
+    assert restored is not None
+    assert store.restore(t.root, at(45)) == restored  # idempotent: the first restore time stays
+    t = store.transition(t.id, S.RESOLVED, "li.wei", at(50), cause_code="fiber_cut")
+    t = store.transition(t.id, S.CLOSED, "li.wei", at(60))
+    assert (t.clock.detected, t.clock.reported, t.clock.acknowledged, t.clock.restored, t.clock.closed) == (
+        at(-2),
+        at(5),
+        at(20),
+        at(40),
+        at(60),
+    )
+    assert t.cause_code == "fiber_cut"
+    actions = [a.action for a in t.audit]
+    assert actions == [
+        "opened",
+        "complaint_linked",
+        "complaint_linked",
+        "complaint_linked",
+        "acknowledged",
+        "in_progress",
+        "restored",
+        "resolved",
+        "closed",
+    ]
+    assert t.audit[6].actor == "system" and t.audit[6].detail == {"restored": at(40).isoformat()}
+
+
+def test_resolve_without_alarm_clear_sets_restored(store: SqlTicketStore) -> None:
+    t, _ = store.open_or_get(open_action(), None, at(0))
+    t = store.transition(t.id, S.RESOLVED, "li.wei", at(7))
+    assert t.clock.restored == at(7) and t.clock.acknowledged is None
+
+
+def test_reopen_clears_the_end_of_the_clock(store: SqlTicketStore) -> None:
+    t, _ = store.open_or_get(open_action(), None, at(0))
+    store.restore(t.root, at(3))
+    store.transition(t.id, S.RESOLVED, "li.wei", at(4), cause_code="software")
+    store.transition(t.id, S.CLOSED, "li.wei", at(5))
+    assert store.find_open(t.dedup_key) is None
+    t = store.transition(t.id, S.OPEN, "wang.fang", at(9))
+    assert (t.status, t.clock.restored, t.clock.closed, t.cause_code) == (S.OPEN, None, None, None)
+    assert t.audit[-1].action == "reopened"
+    assert t.audit[-1].detail["previous_cause_code"] == "software"
+    assert t.audit[-1].detail["previous_closed"] == at(5).isoformat()
+    assert store.find_open(t.dedup_key) == t
+
+
+def test_closed_ticket_then_new_alarm_opens_new_ticket_and_blocks_reopen(store: SqlTicketStore) -> None:
+    old, _ = store.open_or_get(open_action(), None, at(0))
+    store.transition(old.id, S.RESOLVED, "li.wei", at(1), cause_code="software")
+    store.transition(old.id, S.CLOSED, "li.wei", at(2))
+    new, created = store.open_or_get(open_action(raised=at(10)), None, at(10))
+    assert created and new.id != old.id
+    with pytest.raises(InvalidTransition):
+        store.transition(old.id, S.OPEN, "li.wei", at(11))
+    assert store.get(old.id) is not None and store.get(old.id).status is S.CLOSED  # type: ignore[union-attr]
+
+
+def test_notes_and_assignment(store: SqlTicketStore) -> None:
+    t, _ = store.open_or_get(open_action(), None, at(0))
+    store.add_note(t.id, "li.wei", "到达现场，光缆被挖断", at(1))
+    t = store.add_note(t.id, "wang.fang", "splice done", at(2))
+    assert [(n.author, n.time, n.text) for n in t.notes] == [
+        ("li.wei", at(1), "到达现场，光缆被挖断"),
+        ("wang.fang", at(2), "splice done"),
+    ]
+    t = store.assign(t.id, "field-north", "dispatcher", at(3))
+    t = store.assign(t.id, "field-north", "dispatcher", at(4))  # no change, no entry
+    assert t.team == "field-north"
+    assert [(a.actor, a.action) for a in t.audit] == [
+        ("system", "opened"),
+        ("li.wei", "note"),
+        ("wang.fang", "note"),
+        ("dispatcher", "assigned"),
+    ]
+    with pytest.raises(ValueError):
+        store.add_note(t.id, "x", "   ", at(5))
+
+
+def test_attach_symptoms_and_services(store: SqlTicketStore) -> None:
+    t, _ = store.open_or_get(open_action(symptoms=("onu-a",)), None, at(0))
+    impact = Impact((service("svc-1"), service("svc-9")), priority=1)
+    keys = [AlarmKey("onu-a", "device_unreachable"), AlarmKey("onu-b", "device_unreachable")]
+    t2 = store.attach(t.root, keys, impact, at(2))
+    assert t2 is not None
+    assert t2.symptoms == tuple(keys)
+    assert [s.service_id for s in t2.services] == ["svc-1", "svc-9"]
+    assert t2.priority == 1
+    assert t2.audit[-1].action == "attached"
+    assert t2.audit[-1].detail == {"symptoms": str(keys[1]), "services": "svc-9", "priority": "2→1"}
+    assert store.attach(t.root, keys, impact, at(3)) == t2  # idempotent
+    assert store.attach(AlarmKey("nobody", "x"), keys, impact, at(3)) is None
+    assert store.restore(AlarmKey("nobody", "x"), at(3)) is None
+
+
+def ids(tickets: list[Ticket]) -> list[int]:
+    return [t.id for t in tickets]
+
+
+def test_list_filters(store: SqlTicketStore) -> None:
+    a, _ = store.open_or_get(open_action("dev-a"), "field-east", at(0))
+    b, _ = store.open_or_get(open_action("dev-b"), "field-north", at(1))
+    c, _ = store.open_or_get(open_action("dev-c"), "field-east", at(2))
+    store.transition(b.id, S.ACKNOWLEDGED, "x", at(3))
+    assert ids(store.list()) == [c.id, b.id, a.id]
+    assert ids(store.list(status=[S.OPEN])) == [c.id, a.id]
+    assert ids(store.list(team="field-east")) == [c.id, a.id]
+    assert ids(store.list(team="field-north", status=[S.ACKNOWLEDGED, S.IN_PROGRESS])) == [b.id]
+    assert ids(store.list(region="nowhere")) == []
+    assert ids(store.list(limit=1, offset=1)) == [b.id]
+
+
+def test_unknown_ticket(store: SqlTicketStore) -> None:
+    assert store.get(999) is None
+    with pytest.raises(TicketNotFound):
+        store.transition(999, S.ACKNOWLEDGED, "x", at(0))
+    with pytest.raises(TicketNotFound):
+        store.add_note(999, "x", "y", at(0))
+
+
+def test_times_come_back_utc_aware(store: SqlTicketStore) -> None:
+    from zoneinfo import ZoneInfo
+
+    shanghai = datetime(2026, 3, 1, 16, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
+    t, _ = store.open_or_get(open_action(raised=shanghai), None, shanghai)
+    got = store.get(t.id)
+    assert got is not None and got.clock.detected == T0.replace(hour=8, minute=30)
+    assert got.clock.detected.utcoffset() is not None and got.clock.detected.utcoffset().total_seconds() == 0  # type: ignore[union-attr]
