@@ -1,0 +1,62 @@
+"""Alembic migrations of the ticket store: upgrade on an empty database, round trip, schema equals the ORM."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+
+from alarms.tickets import migrate, open_store
+from alarms.tickets.schema import Base
+from alarms.tickets.store import make_engine
+from tests.servers.postgres import postgres  # noqa: F401  (fixture)
+from tests.tickets_fixtures import at, db_url, open_action  # noqa: F401  (db_url: fixture)
+
+TABLES = {"tickets", "ticket_symptoms", "ticket_services", "ticket_notes", "ticket_audit"}
+
+
+def _tables(url: str) -> set[str]:
+    engine = make_engine(url)
+    try:
+        return set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_head_on_empty_db_matches_the_models(db_url: str) -> None:  # noqa: F811
+    engine = make_engine(db_url)
+    try:
+        assert migrate.current_revision(engine) is None
+        migrate.upgrade(engine)
+        assert migrate.current_revision(engine) == "0001"
+        with engine.connect() as conn:
+            ctx = MigrationContext.configure(conn, opts={"version_table": migrate.VERSION_TABLE})
+            assert compare_metadata(ctx, Base.metadata) == []
+    finally:
+        engine.dispose()
+    assert _tables(db_url) >= TABLES
+
+
+@pytest.mark.parametrize("cycles", [2])
+def test_downgrade_upgrade_round_trip(db_url: str, cycles: int) -> None:  # noqa: F811
+    for _ in range(cycles):
+        store = open_store(db_url)
+        t, created = store.open_or_get(open_action(), None, at(0))
+        assert created and store.get(t.id) == t
+        store.close()
+        engine = make_engine(db_url)
+        try:
+            migrate.downgrade(engine, "base")
+            assert migrate.current_revision(engine) is None
+        finally:
+            engine.dispose()
+        assert _tables(db_url) & TABLES == set()
+
+
+def test_open_store_twice_is_a_no_op_upgrade(db_url: str) -> None:  # noqa: F811
+    with open_store(db_url) as a:
+        t, _ = a.open_or_get(open_action(), None, at(0))
+    with open_store(db_url) as b:
+        assert b.get(t.id) == t
+        assert migrate.current_revision(b.engine) == "0001"
