@@ -72,6 +72,9 @@ class Source(_Model):
     """A named value decoder (collectors/snmp/decoders.py), e.g. ``gpon_serial``."""
     above: float | None = None
     """Turn the number into 1 when it is at least this, else 0 (e.g. mains present = phase ≥ 180 V)."""
+    index_suffix: Annotated[str, Field(pattern=r"^(\.(0|[1-9][0-9]*))+$")] | None = None
+    """(tables) This column indexes the row with extra trailing parts, e.g. ZTE's optics table
+    ``{port}.{onu}.1`` for the row ``{port}.{onu}``: the suffix is stripped to find the row."""
 
     @field_validator("map", mode="before")
     @classmethod
@@ -90,6 +93,11 @@ class Source(_Model):
             except re.error as exc:
                 raise ValueError(f"bad regex {self.pattern!r}: {exc}") from None
         return self
+
+    @property
+    def key(self) -> str:
+        """How a row looks this source up: the OID, plus ``+suffix`` with an ``index_suffix``."""
+        return self.column + (f"+{self.index_suffix}" if self.index_suffix else "")
 
     @property
     def column(self) -> str:
@@ -217,8 +225,8 @@ class ScalarsGroup(_Group):
     @model_validator(mode="after")
     def _no_counts(self) -> ScalarsGroup:
         for name, spec in self.fields.items():
-            if any(s.count is not None for s in spec.sources):
-                raise ValueError(f"fields.{name}: 'count' sources belong in table groups")
+            if any(s.count is not None or s.index_suffix is not None for s in spec.sources):
+                raise ValueError(f"fields.{name}: 'count' and 'index_suffix' belong in table groups")
         return self
 
 
@@ -233,6 +241,9 @@ class TableGroup(_Group):
     ``huawei_onu``: ``4194304256.7`` → ``pon=0/0/1, onu_id=7``. A row it does not know is skipped."""
     where: tuple[Condition, ...] = ()
     """Keep only rows whose other columns match (e.g. ifName matches ``^gpon_``)."""
+    rows_from: Oid | None = None
+    """The column whose indexes are the rows (e.g. the radio table, so that the IF-MIB ifName looked up
+    for the ``link`` tag does not make every interface a row). Default: every ``oid`` source's column."""
     count_parent: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")] | None = None
     """Parent decoder for ``count`` sources: which of this group's rows a counted row belongs to
     (default ``drop_last``: ``{port}.{onu}`` belongs to ``{port}``)."""
@@ -263,6 +274,8 @@ class TableGroup(_Group):
                 raise ValueError(f"rates.{name}: field {r.counter!r} has no source marked as a counter")
         if not self.row_columns:
             raise ValueError("a table group needs at least one 'oid' source (count sources do not make rows)")
+        if self.rows_from is not None and self.rows_from not in self.row_columns:
+            raise ValueError(f"rows_from: {self.rows_from} is not the 'oid' of one of the group's sources")
         return self
 
     @property
@@ -275,8 +288,14 @@ class TableGroup(_Group):
     @property
     def row_columns(self) -> tuple[str, ...]:
         """The columns whose indexes are the group's rows (``oid`` sources; not counted columns)."""
+        return tuple(dict.fromkeys(s.oid for s in self.row_sources if s.oid is not None))
+
+    @property
+    def row_sources(self) -> tuple[Source, ...]:
+        """The ``oid`` sources (one per lookup key): their indexes, less any suffix, are the rows."""
         specs = [*self.tags.values(), *self.fields.values()]
-        return tuple(dict.fromkeys(s.oid for spec in specs for s in spec.sources if s.oid is not None))
+        found = {s.key: s for spec in specs for s in spec.sources if s.oid is not None}
+        return tuple(found.values())
 
 
 class ReduceGroup(_Group):

@@ -12,11 +12,12 @@ Three steps, I/O kept apart from the logic:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -25,6 +26,7 @@ from collectors.counters import CounterState, Observation, RateRule, RateTracker
 from collectors.model import Clock, FieldValue, PollResult, Sample, SnmpClient, SnmpError, SnmpValue, Target
 from collectors.snmp.decoders import VALUE_DECODERS
 from collectors.snmp.indexes import DEFAULT_PARENT, INDEX_DECODERS, PARENT_DECODERS
+from collectors.snmp.ratelimit import Throttle, TokenBucket, gate_client
 from config.profiles import (
     Condition,
     Profile,
@@ -210,8 +212,7 @@ def pick(
             n = counts(src)
             v: FieldValue | None = None if n is None else _typed(n, spec.type)
         else:
-            assert src.oid is not None
-            raw = lookup(src.oid)
+            raw = lookup(src.key)
             v = None if raw is None else convert(src, raw, spec.type)
         if v is None:
             continue
@@ -303,15 +304,32 @@ def _equals(want: int | str, value: SnmpValue) -> bool:
     return text(value) == want
 
 
+def keyed_columns(
+    group: TableGroup, columns: Mapping[str, Mapping[str, SnmpValue]]
+) -> Mapping[str, Mapping[str, SnmpValue]]:
+    """The walked columns by lookup key: a source with an ``index_suffix`` sees its column re-indexed by
+    row (``{port}.{onu}.1`` → ``{port}.{onu}``; indexes without the suffix dropped)."""
+    suffixed = [s for s in group.row_sources if s.index_suffix]
+    if not suffixed:
+        return columns
+    out = dict(columns)
+    for src in suffixed:
+        suffix = src.index_suffix or ""
+        rows = columns.get(src.column, {})
+        out[src.key] = {i[: -len(suffix)]: v for i, v in rows.items() if i.endswith(suffix) and len(i) > len(suffix)}
+    return out
+
+
 def parse_table(group: TableGroup, raw: Raw, base_tags: Mapping[str, str], time_s: float) -> Table:
     """One row per index seen in any of the group's row columns that passes ``where`` and the index
     decoder (tags, emitted fields, counter state)."""
-    cols = raw.columns
+    cols = keyed_columns(group, raw.columns)
     indexes: set[str] = set()
-    for c in group.row_columns:
-        indexes.update(cols.get(c, {}))
+    for src in group.row_sources:
+        if group.rows_from is None or src.oid == group.rows_from:
+            indexes.update(cols.get(src.key, {}))
     decoder = INDEX_DECODERS[group.index] if group.index is not None else None
-    counts = Counts(group, cols)
+    counts = Counts(group, raw.columns)
     uptime_raw = raw.scalars.get(group.uptime) if group.uptime else None
     uptime = uptime_raw if isinstance(uptime_raw, int) else None
     rows = []
@@ -547,6 +565,10 @@ ClientFactory = Callable[[Target], SnmpClient]
 class SnmpCollector:
     """Polls one job of one device by its profile: ``await collector.collect(target, profile, job)``.
 
+    A profile's ``max_requests_per_s`` is enforced per device across its jobs (a token bucket on the
+    injected ``monotonic`` clock and ``sleep``); per PDU with a :class:`~collectors.snmp.ratelimit.Gateable`
+    client (``collectors.snmp.gated.gated_client_factory``), else per port call.
+
     Device faults (timeouts, auth, unreachable, odd answers) become a PollResult with ``error``;
     the system job of an unreachable device still yields a ``device`` sample with ``reachable=0``.
     """
@@ -559,6 +581,8 @@ class SnmpCollector:
         clock: Clock,
         *,
         timer: Callable[[], float] = time.perf_counter,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         problems = schema_problems(profiles)
         if problems:
@@ -568,6 +592,17 @@ class SnmpCollector:
         self._tracker = tracker
         self._clock = clock
         self._timer = timer
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self._throttles: dict[str, Throttle] = {}
+
+    def throttle(self, device: str, rate: float) -> Throttle:
+        """The device's request-rate limiter (one per device, shared by its jobs; rebuilt on a new rate)."""
+        t = self._throttles.get(device)
+        if t is None or t.bucket.rate != rate:
+            t = Throttle(TokenBucket(rate), self._monotonic, self._sleep)
+            self._throttles[device] = t
+        return t
 
     async def collect(self, target: Target, profile: str, job: str) -> PollResult:
         """Run ``job`` of ``profile`` against ``target``. Raises only for an unknown profile name."""
@@ -576,6 +611,8 @@ class SnmpCollector:
         at = self._clock()
         t0 = self._timer()
         client = self._client_factory(target)
+        if prof.max_requests_per_s is not None:
+            client = gate_client(client, self.throttle(target.name, prof.max_requests_per_s))
         before = client.varbinds
         try:
             raw = await fetch(client, groups, timer=self._timer)
