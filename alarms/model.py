@@ -35,6 +35,7 @@ class Kind(StrEnum):
     ONU_RX_POWER = "onu_rx_power"
     RADIO_RSL_LOW = "radio_rsl_low"
     ON_BATTERY = "on_battery"
+    RADIO_DOWN = "radio_down"
     TRAP = "trap"
 
 
@@ -69,7 +70,9 @@ class Condition:
     severity: Severity = Severity.MAJOR
     text: str = ""
     clear_hold_s: float | None = None
-    """Override of the rule's clear hold-down (None: the engine's default)."""
+    """The rule's clear hold-down in seconds (None: the engine's default)."""
+    hold_s: float | None = None
+    """The rule's hold-down before raising, in seconds (None: the engine's default)."""
 
 
 @dataclass(frozen=True, slots=True)

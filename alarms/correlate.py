@@ -1,0 +1,157 @@
+"""Root cause from topology (pure): which down alarm explains another.
+
+:class:`Topology` is built once from the inventory. :func:`explainer` names the alarm that directly
+explains one alarm; :func:`top_root` follows those explanations to the root. The rules:
+
+- ``device_unreachable`` on D is explained when *every* upstream link of D is broken — the upstream
+  device is down (``device_unreachable``), or the upstream's port towards D (when the inventory names it)
+  is down (``interface_down``). The explainer is the break on the first broken link in inventory order
+  (the primary upstream), so a dual-homed device whose two uplinks are both down is a symptom of the
+  root behind its primary upstream, whatever order the alarms came in.
+- failing that, a site power alarm (``on_battery`` on any device of D's site) explains D's unreachability,
+  its interfaces, radios and PON ports going down;
+- any other alarm on D (ports, radios, BGP, thresholds, traps) is explained by D's own ``device_unreachable``;
+- ``onu_los`` on ``olt:pon:onu`` is explained by ``pon_down`` on ``olt:pon``, else by the OLT being down.
+``on_battery`` and ``interface_flapping`` are never symptoms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from alarms.model import AlarmKey, Kind
+from config.models import Inventory
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """An upstream link: the parent device and, when known, the parent's port this device hangs off."""
+
+    device: str
+    port: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceRef:
+    service_id: str
+    customer: str
+    service_class: str
+    subscribers: int
+    device: str
+    interface: str | None = None
+    pon: str | None = None
+    onu: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Topology:
+    upstreams: Mapping[str, tuple[Link, ...]] = field(default_factory=dict)
+    site: Mapping[str, str] = field(default_factory=dict)
+    region: Mapping[str, str] = field(default_factory=dict)
+    monitored: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    services: tuple[ServiceRef, ...] = ()
+
+    @classmethod
+    def from_inventory(cls, inv: Inventory) -> Topology:
+        regions = {s.name: s.region for s in inv.sites}
+        return cls(
+            upstreams={d.name: tuple(Link(u.device, u.port) for u in d.upstream) for d in inv.devices},
+            site={d.name: d.site for d in inv.devices},
+            region={d.name: regions.get(d.site, "") for d in inv.devices},
+            monitored={d.name: frozenset(d.monitored_ports) for d in inv.devices},
+            services=tuple(
+                ServiceRef(
+                    s.id, s.customer, s.service_class.value, s.subscribers,
+                    s.carrier.device, s.carrier.interface, s.carrier.pon, s.carrier.onu,
+                )
+                for s in inv.services
+            ),
+        )
+
+    def devices_at(self, site: str) -> tuple[str, ...]:
+        return tuple(sorted(d for d, s in self.site.items() if s == site))
+
+
+DEFER = AlarmKey("", "defer", "")
+"""``top_root``'s answer when an alarm on the way to the root is still pending: decide later."""
+
+_POWER_EXPLAINS = frozenset(
+    {Kind.DEVICE_UNREACHABLE, Kind.INTERFACE_DOWN, Kind.RADIO_DOWN, Kind.PON_DOWN, Kind.ONU_LOS}
+)
+_NEVER_SYMPTOM = frozenset({Kind.ON_BATTERY, Kind.INTERFACE_FLAPPING})
+
+
+def _link_break(link: Link, down: Mapping[AlarmKey, object]) -> AlarmKey | None:
+    k = AlarmKey(link.device, Kind.DEVICE_UNREACHABLE)
+    if k in down:
+        return k
+    if link.port is not None:
+        k = AlarmKey(link.device, Kind.INTERFACE_DOWN, link.port)
+        if k in down:
+            return k
+    return None
+
+
+def _power(device: str, down: Mapping[AlarmKey, object], topo: Topology) -> AlarmKey | None:
+    site = topo.site.get(device)
+    if site is None:
+        return None
+    for other in topo.devices_at(site):
+        k = AlarmKey(other, Kind.ON_BATTERY)
+        if k in down:
+            return k
+    return None
+
+
+def explainer(key: AlarmKey, down: Mapping[AlarmKey, object], topo: Topology) -> AlarmKey | None:
+    """The down alarm that directly explains ``key`` (``down``: alarms pending, raised or clearing)."""
+    if key.kind in _NEVER_SYMPTOM:
+        return None
+    if key.kind == Kind.DEVICE_UNREACHABLE:
+        links = topo.upstreams.get(key.device, ())
+        breaks = [_link_break(link, down) for link in links]
+        if breaks and all(b is not None for b in breaks):
+            return breaks[0]
+    elif key.kind == Kind.ONU_LOS:
+        pon = key.resource.rsplit(":", 1)[0]
+        for k in (AlarmKey(key.device, Kind.PON_DOWN, pon), AlarmKey(key.device, Kind.DEVICE_UNREACHABLE)):
+            if k in down:
+                return k
+    else:
+        own = AlarmKey(key.device, Kind.DEVICE_UNREACHABLE)
+        if own in down:
+            return own
+    if key.kind in _POWER_EXPLAINS:
+        return _power(key.device, down, topo)
+    return None
+
+
+def top_root(
+    key: AlarmKey,
+    down: Mapping[AlarmKey, object],
+    topo: Topology,
+    *,
+    is_pending: Mapping[AlarmKey, bool],
+    settled_root: Mapping[AlarmKey, AlarmKey | None],
+) -> AlarmKey:
+    """Follow explanations from ``key`` to its root.
+
+    Stops at an alarm already settled (its root is fixed: returns that root), answers :data:`DEFER` when
+    an alarm on the way is still pending (its hold-down may raise or drop it), and never loops.
+    """
+    seen = {key}
+    cur = key
+    while True:
+        nxt = explainer(cur, down, topo)
+        if nxt is None:
+            return cur
+        if is_pending.get(nxt, False):
+            return DEFER
+        if nxt in settled_root:
+            root = settled_root[nxt]
+            return nxt if root is None else root
+        if nxt in seen:
+            return cur
+        seen.add(nxt)
+        cur = nxt

@@ -1,0 +1,345 @@
+"""Scenario tests of the pure alarm engine with a fake clock: (t, input) in, actions out.
+
+The topology is the lab's inventory.yaml. Time advances by Ticks every 5 s between the scripted inputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from alarms.correlate import Topology
+from alarms.engine import EngineSettings, EngineState, step
+from alarms.maintenance import MaintenanceCalendar, Window
+from alarms.model import (
+    Action,
+    AlarmKey,
+    AttachSymptoms,
+    Condition,
+    Kind,
+    OpenTicket,
+    RecordAlarm,
+    RestoreTicket,
+    Severity,
+    Tick,
+)
+from config.loader import load
+
+ROOT = Path(__file__).resolve().parent.parent
+T0 = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+CFG = EngineSettings(group_window_s=90, occurrence_window_s=3600, flap_transitions=4, flap_window_s=600,
+                     flap_quiet_s=900)
+
+
+@cache
+def topology() -> Topology:
+    return Topology.from_inventory(load(ROOT / "inventory.yaml", ROOT / "config", env={}).inventory)
+
+
+def at(s: float) -> datetime:
+    return T0 + timedelta(seconds=s)
+
+
+@dataclass(frozen=True)
+class C:
+    """A scripted condition: device, kind, resource, active, hold-down, clear hold-down."""
+
+    device: str
+    kind: str = Kind.DEVICE_UNREACHABLE
+    resource: str = ""
+    active: bool = True
+    hold: float = 0.0
+    clear_hold: float = 60.0
+    severity: Severity = Severity.CRITICAL
+
+    def at(self, t: float) -> Condition:
+        return Condition(AlarmKey(self.device, self.kind, self.resource), self.active, at(t), self.severity,
+                         "", self.clear_hold, self.hold)
+
+
+def down(device: str) -> C:
+    return C(device)
+
+
+def up(device: str) -> C:
+    return C(device, active=False)
+
+
+def port(device: str, name: str, active: bool = True) -> C:
+    return C(device, Kind.INTERFACE_DOWN, name, active, hold=30, severity=Severity.MAJOR)
+
+
+Script = Sequence[tuple[float, C]]
+
+
+def run(
+    script: Script,
+    until: float,
+    *,
+    state: EngineState | None = None,
+    start: float = 0.0,
+    cal: MaintenanceCalendar | None = None,
+    cfg: EngineSettings = CFG,
+) -> tuple[EngineState, list[tuple[float, Action]]]:
+    inputs: list[tuple[float, int, Condition | Tick]] = [(t, 0, c.at(t)) for t, c in script]
+    t = start
+    while t <= until:
+        inputs.append((t, 1, Tick(at(t))))
+        t += 5
+    inputs.sort(key=lambda x: (x[0], x[1]))
+    s = state or EngineState()
+    out: list[tuple[float, Action]] = []
+    for t, _, item in inputs:
+        s, actions = step(s, item, topology(), at(t), settings=cfg, maintenance=cal)
+        out.extend((t, a) for a in actions)
+    return s, out
+
+
+def summary(a: Action) -> tuple[object, ...]:
+    if isinstance(a, OpenTicket):
+        return ("open", str(a.root.key), tuple(sorted(str(s.key) for s in a.symptoms)), a.impact.priority)
+    if isinstance(a, AttachSymptoms):
+        return ("attach", str(a.root), tuple(sorted(str(s.key) for s in a.symptoms)))
+    if isinstance(a, RestoreTicket):
+        return ("restore", str(a.root))
+    return ("record", str(a.alarm.key), a.change)
+
+
+def tickets(out: list[tuple[float, Action]]) -> list[tuple[float, tuple[object, ...]]]:
+    return [(t, summary(a)) for t, a in out if not isinstance(a, RecordAlarm)]
+
+
+def records(out: list[tuple[float, Action]]) -> list[tuple[float, tuple[object, ...]]]:
+    return [(t, summary(a)) for t, a in out if isinstance(a, RecordAlarm)]
+
+
+AGG, AGG2, OLT, DIST = "agg-sh-pd-01", "agg-sh-mh-01", "olt-sh-pd-01", "dist-sh-01"
+MW, CSR, PWR = "mw-sh-pd-101a", "csr-sh-pd-101", "pwr-sh-pd-101"
+
+
+def k(device: str, kind: str = Kind.DEVICE_UNREACHABLE, resource: str = "") -> str:
+    return str(AlarmKey(device, kind, resource))
+
+
+# --- hold-down, clear hold-down, occurrences, flapping (records) ----------------------------------------
+
+RECORD_CASES = {
+    "hold-down: raised after 30 s of a port staying down": (
+        [(0, port(OLT, "GPON 0/1/0")), (10, port(OLT, "GPON 0/1/0")), (25, port(OLT, "GPON 0/1/0"))],
+        60,
+        [(30, ("record", k(OLT, Kind.INTERFACE_DOWN, "GPON 0/1/0"), "raised"))],
+    ),
+    "hold-down: down for 20 s only, nothing raised": (
+        [(0, port(OLT, "GPON 0/1/0")), (20, port(OLT, "GPON 0/1/0", False))],
+        120,
+        [],
+    ),
+    "clear hold-down: back down within it keeps the alarm, clears 60 s after the last up": (
+        [(0, down(OLT)), (100, up(OLT)), (130, down(OLT)), (200, up(OLT))],
+        400,
+        [(0, ("record", k(OLT), "raised")), (260, ("record", k(OLT), "cleared"))],
+    ),
+    "occurrence: raised again within the occurrence window is updated, not new": (
+        [(0, down(OLT)), (10, up(OLT)), (300, down(OLT))],
+        320,
+        [(0, ("record", k(OLT), "raised")), (70, ("record", k(OLT), "cleared")),
+         (300, ("record", k(OLT), "updated"))],
+    ),
+    "flap: 4 changes in 10 min make one flapping alarm, it clears after 15 min quiet, port still down raises": (
+        [(0, port(OLT, "GPON 0/1/0")), (10, port(OLT, "GPON 0/1/0", False)), (20, port(OLT, "GPON 0/1/0")),
+         (30, port(OLT, "GPON 0/1/0", False)), (40, port(OLT, "GPON 0/1/0"))],
+        1000,
+        [(40, ("record", k(OLT, Kind.INTERFACE_FLAPPING, "GPON 0/1/0"), "flapping")),
+         (940, ("record", k(OLT, Kind.INTERFACE_FLAPPING, "GPON 0/1/0"), "cleared")),
+         (970, ("record", k(OLT, Kind.INTERFACE_DOWN, "GPON 0/1/0"), "raised"))],
+    ),
+    "flap: 3 changes only, no flapping": (
+        [(0, port(OLT, "GPON 0/1/0")), (10, port(OLT, "GPON 0/1/0", False)), (20, port(OLT, "GPON 0/1/0")),
+         (30, port(OLT, "GPON 0/1/0", False))],
+        300,
+        [],
+    ),
+}
+
+
+@pytest.mark.parametrize(("script", "until", "expected"), RECORD_CASES.values(), ids=RECORD_CASES.keys())
+def test_records(script: Script, until: float, expected: list[tuple[float, tuple[object, ...]]]) -> None:
+    _, out = run(script, until)
+    got = [r for r in records(out) if r[1][2] != "correlated"]
+    assert got == expected
+
+
+def test_occurrence_count_and_times() -> None:
+    s, _ = run([(0, down(OLT)), (10, up(OLT)), (300, down(OLT))], 320)
+    a = s.tracks[AlarmKey(OLT, Kind.DEVICE_UNREACHABLE)].alarm
+    assert (a.occurrences, a.first_seen, a.raised_at, a.cleared_at) == (2, at(0), at(300), None)
+
+
+# --- correlation and tickets -------------------------------------------------------------------------------
+
+HBB_PD = ("HBB-PD-000101", "HBB-PD-000102", "HBB-PD-000103")
+
+TICKET_CASES = {
+    "root first: the OLT behind the aggregation router is its symptom, one ticket": (
+        [(0, down(AGG)), (30, down(OLT))],
+        200,
+        [(90, ("open", k(AGG), (k(OLT),), 1))],
+    ),
+    "root last (within the window): the root still wins": (
+        [(0, down(OLT)), (60, down(AGG))],
+        200,
+        [(150, ("open", k(AGG), (k(OLT),), 1))],
+    ),
+    "root after the window: the symptom already has its own ticket": (
+        [(0, down(OLT)), (120, down(AGG))],
+        300,
+        [(90, ("open", k(OLT), (), 3)), (210, ("open", k(AGG), (), 1))],
+    ),
+    "symptom later than the root's window: attached to its ticket": (
+        [(0, down(AGG)), (100, down(OLT))],
+        300,
+        [(90, ("open", k(AGG), (), 1)), (190, ("attach", k(AGG), (k(OLT),)))],
+    ),
+    "dual-homed, one upstream down: the distribution switch is a root of its own": (
+        [(0, down(AGG)), (10, down(DIST))],
+        200,
+        [(90, ("open", k(AGG), (), 1)), (100, ("open", k(DIST), (), 4))],
+    ),
+    "dual-homed, both upstreams down: symptom of the primary upstream's root, with its CPE": (
+        [(0, down(DIST)), (5, down("ent-sh-pd-01")), (20, down(AGG2)), (30, down(AGG))],
+        200,
+        [(110, ("open", k(AGG2), (), 1)),
+         (120, ("open", k(AGG), (k(DIST), k("ent-sh-pd-01")), 1))],
+    ),
+    "dual-homed, the primary uplink port down and the other router down": (
+        [(0, down(DIST)), (0, port(AGG, "40GE0/3/1")), (10, down(AGG2))],
+        250,
+        [(100, ("open", k(AGG2), (), 1)),
+         (120, ("open", k(AGG, Kind.INTERFACE_DOWN, "40GE0/3/1"), (k(DIST),), 4))],
+    ),
+    "chain: aggregation → microwave → cell-site router → power, one ticket": (
+        [(0, down(PWR)), (5, down(CSR)), (10, down(MW)), (40, down(AGG))],
+        200,
+        [(130, ("open", k(AGG), (k(CSR), k(MW), k(PWR)), 1))],
+    ),
+    "site on battery explains the site's gear going down later": (
+        [(0, C(PWR, Kind.ON_BATTERY, severity=Severity.MAJOR)), (600, down(MW)), (605, down(CSR)),
+         (610, down(PWR))],
+        800,
+        [(90, ("open", k(PWR, Kind.ON_BATTERY), (), 1)),
+         (690, ("attach", k(PWR, Kind.ON_BATTERY), (k(MW),))),
+         (695, ("attach", k(PWR, Kind.ON_BATTERY), (k(CSR),))),
+         (700, ("attach", k(PWR, Kind.ON_BATTERY), (k(PWR),)))],
+    ),
+    "PON port down explains its ONUs' LOS": (
+        [(0, C(OLT, Kind.ONU_LOS, "0/1/0:1", severity=Severity.MINOR)),
+         (0, C(OLT, Kind.ONU_LOS, "0/1/0:2", severity=Severity.MINOR)),
+         (20, C(OLT, Kind.PON_DOWN, "0/1/0")),
+         (30, C(OLT, Kind.ONU_LOS, "0/1/0:3", severity=Severity.MINOR))],
+        200,
+        [(110, ("open", k(OLT, Kind.PON_DOWN, "0/1/0"),
+                (k(OLT, Kind.ONU_LOS, "0/1/0:1"), k(OLT, Kind.ONU_LOS, "0/1/0:2"), k(OLT, Kind.ONU_LOS, "0/1/0:3")),
+                3))],
+    ),
+    "a root that clears within its window opens nothing": (
+        [(0, down(OLT)), (10, up(OLT))],
+        300,
+        [],
+    ),
+    "root clears: ticket restored; its symptom still down gets its own ticket a window later": (
+        [(0, down(AGG)), (10, down(OLT)), (200, up(AGG))],
+        500,
+        [(90, ("open", k(AGG), (k(OLT),), 1)), (260, ("restore", k(AGG))), (350, ("open", k(OLT), (), 3))],
+    ),
+    "warning severity: recorded, no ticket": (
+        [(0, C(AGG, "trap:coldStart", severity=Severity.WARNING))],
+        200,
+        [],
+    ),
+}
+
+
+@pytest.mark.parametrize(("script", "until", "expected"), TICKET_CASES.values(), ids=TICKET_CASES.keys())
+def test_tickets(script: Script, until: float, expected: list[tuple[float, tuple[object, ...]]]) -> None:
+    _, out = run(script, until)
+    assert tickets(out) == expected
+
+
+def test_impact_lists_services_and_customers() -> None:
+    _, out = run([(0, C(OLT, Kind.PON_DOWN, "0/1/0")), (5, C(OLT, Kind.ONU_LOS, "0/1/0:2"))], 200)
+    (ticket,) = [a for _, a in out if isinstance(a, OpenTicket)]
+    assert [s.service_id for s in ticket.impact.services] == list(HBB_PD)
+    assert ticket.impact.subscribers == 3
+    assert (ticket.region, ticket.site) == ("sh-east", "sh-pd-co")
+    vias = {s.service_id: s.via for s in ticket.impact.services}
+    assert vias["HBB-PD-000101"] == f"{OLT}:0/1/0"
+
+
+# --- maintenance --------------------------------------------------------------------------------------------
+
+MAINT_CASES = {
+    "in the window: recorded with maintenance, symptom too, no ticket": (at(-60), at(3600), []),
+    "window over before the alarm: a ticket as usual": (at(-7200), at(-60), [(90, ("open", k(AGG), (k(OLT),), 1))]),
+}
+
+
+@pytest.mark.parametrize(("start", "end", "expected"), MAINT_CASES.values(), ids=MAINT_CASES.keys())
+def test_maintenance(start: datetime, end: datetime, expected: list[tuple[float, tuple[object, ...]]]) -> None:
+    cal = MaintenanceCalendar((Window(start, end, frozenset({AGG}), "board swap"),))
+    _, out = run([(0, down(AGG)), (30, down(OLT))], 200, cal=cal)
+    assert tickets(out) == expected
+    in_window = start <= at(0) < end
+    flags = {str(a.alarm.key): a.alarm.maintenance for _, a in out if isinstance(a, RecordAlarm)}
+    assert flags == {k(AGG): in_window, k(OLT): in_window}
+
+
+# --- persistence and restart --------------------------------------------------------------------------------
+
+RESTART_SCRIPT: Script = [(0, down(AGG)), (30, down(OLT)), (60, down(AGG)), (60, down(OLT)), (150, down(AGG)),
+                          (150, down(OLT)), (200, up(AGG)), (200, up(OLT))]
+
+
+@pytest.mark.parametrize("cut", [20, 50, 95, 180, 230, 300])
+def test_restart_resumes_without_repeating(cut: float) -> None:
+    _, whole = run(RESTART_SCRIPT, 400)
+    first, part1 = run([x for x in RESTART_SCRIPT if x[0] <= cut], cut)
+    restored = EngineState.from_json(first.to_json())
+    assert restored == first
+    _, part2 = run([x for x in RESTART_SCRIPT if x[0] > cut], 400, state=restored, start=cut + 5)
+    assert [summary(a) for _, a in part1 + part2] == [summary(a) for _, a in whole]
+    assert sum(isinstance(a, OpenTicket) for _, a in part1 + part2) == 1
+
+
+def test_restart_with_the_condition_still_active_opens_no_second_ticket() -> None:
+    s, out = run([(0, down(AGG))], 100)
+    assert len(tickets(out)) == 1
+    s2 = EngineState.from_json(s.to_json())
+    _, again = run([(105, down(AGG)), (135, down(AGG))], 400, state=s2, start=105)
+    assert again == []
+
+
+# --- property: a storm in any order opens exactly one ticket per root ---------------------------------------
+
+STORM = [down(AGG), down(OLT), down(MW), down(CSR), down(PWR), down(DIST), down(AGG2), down("ent-sh-pd-01"),
+         down("olt-sh-mh-01"), down("mw-sh-cm-201a"), down("csr-sh-cm-201")]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.permutations(STORM), st.lists(st.integers(0, 40), min_size=len(STORM), max_size=len(STORM)))
+def test_storm_opens_one_ticket_per_root(order: list[C], times: list[int]) -> None:
+    script = sorted(zip(times, order, strict=True), key=lambda x: x[0])
+    _, out = run(script, 300)
+    opened = [a for _, a in out if isinstance(a, OpenTicket)]
+    assert sorted(str(a.root.key) for a in opened) == sorted([k(AGG), k(AGG2)])
+    covered = [str(s.key) for a in opened for s in a.symptoms]
+    covered += [str(s.key) for _, a in out if isinstance(a, AttachSymptoms) for s in a.symptoms]
+    assert sorted(covered) == sorted(str(AlarmKey(c.device, c.kind)) for c in STORM if c.device not in (AGG, AGG2))
+    by_root = {str(a.root.key): {str(s.key) for s in a.symptoms} for a in opened}
+    assert k(DIST) in by_root[k(AGG)]  # dual-homed: its primary upstream's root
