@@ -103,6 +103,15 @@ F_COUNT: Final = "count"  # int, always 1 (so sum() counts events)
 F_TEXT: Final = "text"  # string, human-readable
 F_IFINDEX: Final = "ifindex"  # int, when the event names an interface
 
+# --- the trap receiver's own counters (cumulative ints) ------------------------------------------------------
+TRAP_RECEIVER: Final = "trap_receiver"
+TAG_LISTEN: Final = "listen"  # address:port the receiver is bound to
+TRAP_RECEIVER_FIELDS: Final = (
+    "received", "accepted", "dropped", "malformed", "bad_community", "unknown_engine", "unknown_user", "bad_auth",
+    "bad_priv", "not_in_time", "other_dropped", "decode_errors", "unresolved", "queue_full", "events",
+    "handler_errors",
+)
+
 # --- poller self-metrics ----------------------------------------------------------------------------------
 POLLER: Final = "poller"
 TAG_JOB: Final = "job"
@@ -154,6 +163,7 @@ SCHEMA: Final = (
         (TAG_DEVICE, TAG_KIND, TAG_SOURCE, TAG_SEVERITY, TAG_IFNAME, TAG_SITE, TAG_REGION, TAG_ROLE),
         (F_COUNT, F_TEXT, F_IFINDEX),
     ),
+    Measurement(TRAP_RECEIVER, (TAG_LISTEN,), TRAP_RECEIVER_FIELDS),
     Measurement(
         POLLER,
         (TAG_DEVICE, TAG_JOB, TAG_SITE, TAG_REGION, TAG_ROLE),

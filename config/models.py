@@ -120,6 +120,8 @@ class Device(_Model):
     site: Name
     upstream: tuple[Upstream, ...] = ()
     monitored_ports: tuple[str, ...] = ()
+    snmp_engine_id: str | None = Field(default=None, pattern=r"^(0x)?[0-9A-Fa-f]{10,64}$")
+    """Hex SNMPv3 engine ID of this device (5–32 octets); needed to receive its v3 TRAPs."""
     enabled: bool = True
 
     @field_validator("address")

@@ -7,11 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final, Protocol
 
+from collectors.measurements import TAG_LISTEN, TRAP_RECEIVER
 from collectors.model import DeviceEvent, SnmpValue
 
-# --- schema of the receiver's own counters (proposed for collectors/measurements.py) ----------------------
-TRAP_RECEIVER: Final = "trap_receiver"
-TAG_LISTEN: Final = "listen"  # address:port the receiver is bound to
+__all__ = ["TAG_LISTEN", "TRAP_RECEIVER"]
 
 
 @dataclass(frozen=True, slots=True)
