@@ -121,8 +121,13 @@ def classify(exc: BaseException) -> SshError:
         ReadTimeout,
     )
 
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    if isinstance(exc, paramiko.BadHostKeyException) or "known_hosts" in str(exc) or "host key" in str(exc):
+    full = str(exc).strip()
+    lines = [line for line in full.splitlines() if line.strip()]
+    text = lines[-1].strip() if lines else type(exc).__name__
+    low = full.lower()
+    cause = exc.__cause__ or exc.__context__
+    if (isinstance(exc, paramiko.BadHostKeyException) or isinstance(cause, paramiko.BadHostKeyException)
+            or "known_hosts" in low or "host key" in low):
         return SshError(REASON_HOSTKEY, text)
     if isinstance(exc, NetmikoAuthenticationException | paramiko.AuthenticationException):
         return SshError(REASON_AUTH, text)

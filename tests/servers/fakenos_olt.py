@@ -1,0 +1,65 @@
+"""pytest fixture for the lab's SSH OLT (lab/fakenos_olt.py) served by fakenos from its side venv.
+
+fakenos pins ``paramiko<=4``, so it runs from ``.venv-fakenos`` (scripts/setup.sh) as a subprocess, with a
+throwaway RSA host key so host-key verification is exercised too. Stopped at session end.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.servers.sshd import free_tcp_port, keygen, stop, wait_banner
+
+ROOT = Path(__file__).resolve().parents[2]
+FAKENOS_PY = ROOT / ".venv-fakenos" / "bin" / "python"
+USERNAME = "labuser"
+PASSWORD = "lab-olt-pass"
+
+
+@dataclass(frozen=True, slots=True)
+class FakenosOlt:
+    host: str
+    port: int
+    username: str
+    password: str
+    host_key_pub: str
+    known_hosts: Path
+    """A known_hosts file holding this server's key."""
+
+
+@pytest.fixture(scope="session")
+def fakenos_olt() -> Iterator[FakenosOlt]:
+    """The lab OLT (``python -m lab.fakenos_olt``) on a free 127.0.0.1 port."""
+    if not FAKENOS_PY.exists():
+        pytest.skip(".venv-fakenos is missing (scripts/setup.sh creates it)")
+    with tempfile.TemporaryDirectory(prefix="netqos-fakenos-") as tmp:
+        root = Path(tmp)
+        pub = keygen(root / "hostkey", "rsa")
+        (root / "password").write_text(PASSWORD)
+        failure = ""
+        for _attempt in range(3):
+            port = free_tcp_port()
+            log = root / "fakenos.log"
+            with log.open("wb") as out:
+                proc = subprocess.Popen(
+                    [str(FAKENOS_PY), "-m", "lab.fakenos_olt", "--port", str(port), "--username", USERNAME,
+                     "--password-file", str(root / "password"), "--host-key", str(root / "hostkey")],
+                    cwd=ROOT, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                )
+            try:
+                if wait_banner("127.0.0.1", port, time.monotonic() + 20):
+                    kh = root / "known_hosts"
+                    kh.write_text(f"[127.0.0.1]:{port} {pub}\n")
+                    yield FakenosOlt("127.0.0.1", port, USERNAME, PASSWORD, pub, kh)
+                    return
+                failure = log.read_text(errors="replace")[-2000:]
+            finally:
+                stop(proc)
+        pytest.fail(f"fakenos OLT did not start: {failure}")

@@ -1,0 +1,124 @@
+"""pytest fixture for a real OpenSSH server on 127.0.0.1 (STACK.md §3 recipe).
+
+``sshd_server``: Debian's ``/usr/sbin/sshd`` started by hand with its own config and a throwaway ed25519 host key
+in a private temporary directory, password login for one test user (created once with ``useradd`` when missing;
+needs root, as on the project's machines). Stopped at session end.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
+USER = "netqos-ssh"
+PASSWORD = "Netqos-ssh-pass1"
+
+
+@dataclass(frozen=True, slots=True)
+class SshdServer:
+    """A running sshd: where it listens, its login, and its host public key (``type base64``)."""
+
+    host: str
+    port: int
+    username: str
+    password: str
+    host_key_pub: str
+
+    def known_hosts_line(self, key_pub: str | None = None) -> str:
+        """A known_hosts entry for this server (``[host]:port type key``), with its key or another one."""
+        return f"[{self.host}]:{self.port} {key_pub or self.host_key_pub}\n"
+
+
+def free_tcp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_banner(host: str, port: int, deadline: float) -> bool:
+    """True once ``host:port`` answers with an SSH banner."""
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.5) as s:
+                if s.recv(64).startswith(b"SSH-"):
+                    return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def keygen(path: Path, kind: str = "ed25519") -> str:
+    """A throwaway key pair at ``path``; returns the public key as ``type base64``."""
+    args = ["ssh-keygen", "-q", "-t", kind, "-N", "", "-f", str(path)]
+    if kind == "rsa":
+        args += ["-b", "2048", "-m", "PEM"]
+    subprocess.run(args, check=True, stdin=subprocess.DEVNULL)
+    return " ".join(path.with_suffix(".pub").read_text().split()[:2])
+
+
+def _ensure_user() -> None:
+    if subprocess.run(["id", USER], capture_output=True).returncode != 0:
+        subprocess.run(["useradd", "-M", "-s", "/bin/sh", USER], check=True, capture_output=True)
+    subprocess.run(["chpasswd"], input=f"{USER}:{PASSWORD}".encode(), check=True, capture_output=True)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def sshd_config(root: Path, port: int) -> str:
+    return "\n".join([
+        f"Port {port}", "ListenAddress 127.0.0.1", f"HostKey {root / 'hostkey'}", f"PidFile {root / 'sshd.pid'}",
+        "PasswordAuthentication yes", "KbdInteractiveAuthentication no", "UsePAM no", "PubkeyAuthentication no",
+        f"AllowUsers {USER}", "AuthorizedKeysFile none", "StrictModes no", "PrintMotd no", "MaxStartups 50",
+        "LogLevel ERROR", "",
+    ])
+
+
+@pytest.fixture(scope="session")
+def sshd_server() -> Iterator[SshdServer]:
+    """OpenSSH sshd on a free 127.0.0.1 port with a password user; stopped at session end."""
+    if not os.path.exists(SSHD):
+        pytest.skip("openssh-server is not installed (scripts/setup.sh installs it)")
+    if os.geteuid() != 0:
+        pytest.skip("the sshd fixture creates a test user: needs root")
+    _ensure_user()
+    Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="netqos-sshd-") as tmp:
+        root = Path(tmp)
+        pub = keygen(root / "hostkey")
+        failure = ""
+        for _attempt in range(3):  # the free port may be taken between the pick and sshd's bind
+            port = free_tcp_port()
+            conf = root / "sshd_config"
+            conf.write_text(sshd_config(root, port))
+            subprocess.run([SSHD, "-t", "-f", str(conf)], check=True, capture_output=True)
+            proc = subprocess.Popen(
+                [SSHD, "-D", "-f", str(conf), "-E", str(root / "sshd.log")],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+            try:
+                if wait_banner("127.0.0.1", port, time.monotonic() + 10):
+                    yield SshdServer("127.0.0.1", port, USER, PASSWORD, pub)
+                    return
+                failure = (root / "sshd.log").read_text(errors="replace")[-2000:]
+            finally:
+                stop(proc)
+        pytest.fail(f"sshd did not start: {failure}")
