@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(influxdb snmpd snmp victoria-metrics prometheus-snmp-exporter python3-venv iproute2 time chromium)
+APT_PACKAGES=(influxdb snmpd snmp victoria-metrics prometheus-snmp-exporter python3-venv iproute2 time chromium
+              openssh-server)  # openssh-server: sshd started by hand by the SSH tests
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -31,4 +32,14 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "setup: pip install -e '.[lab,dev]'"
   .venv/bin/pip install -q -e '.[lab,dev]'
   touch "$stamp"
+fi
+
+# fakenos (the lab's SSH OLT) pins paramiko<=4: it lives in its own venv, never in .venv
+if [ ! -x .venv-fakenos/bin/python ]; then
+  echo "setup: creating .venv-fakenos for fakenos"
+  "$PY" -m venv .venv-fakenos
+fi
+if [ ! -f .venv-fakenos/.netqos-installed ]; then
+  .venv-fakenos/bin/pip install -q "fakenos>=1.2.1,<2"
+  touch .venv-fakenos/.netqos-installed
 fi
