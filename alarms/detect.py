@@ -201,7 +201,9 @@ def _event(acc: _Acc, e: DeviceEvent, rules: Rules, topo: Topology) -> None:
         severity = Severity.WARNING
     key = AlarmKey(e.device, alarm, e.resource)
     text = e.text or f"{e.kind} {e.resource}".strip()
-    acc.out.append(Condition(key, True, acc.now, severity, text, None, 0.0))
+    base = getattr(rules, alarm, None)  # a trap raising a polled kind keeps that rule's hold-downs
+    hold, clear_hold = (base.hold_down_s, base.clear_hold_down_s) if isinstance(base, Rule) else (0.0, None)
+    acc.out.append(Condition(key, True, acc.now, severity, text, clear_hold, hold))
     auto = rule.auto_clear_s if rule is not None else traps.default_auto_clear_s
     if auto is not None and (rule is None or rule.alarm is None):
         acc.out.append(Condition(key, False, acc.now, severity, text, auto, 0.0))

@@ -166,6 +166,8 @@ class Rules(_Model):
     radio_down: Rule = Rule(severity="critical", hold_down_s=15, clear_hold_down_s=60)
     radio_rsl_low: RadioRslRule = RadioRslRule(severity="major", clear_hold_down_s=300)
     on_battery: Rule = Rule(severity="major", clear_hold_down_s=300)
+    bgp_down: Rule = Rule(severity="major", hold_down_s=30, clear_hold_down_s=60)
+    """Raised by traps (``bgpBackwardTransition``), cleared by ``bgpEstablished``."""
     cpu_high: ThresholdRule = ThresholdRule(severity="minor", above=90, polls=3, clear_hold_down_s=120)
     mem_high: ThresholdRule = ThresholdRule(severity="minor", above=95, polls=3, clear_hold_down_s=120)
     util_high: ThresholdRule = ThresholdRule(severity="major", above=90, polls=3, clear_hold_down_s=120)

@@ -1,0 +1,172 @@
+"""Detection: PollResults and DeviceEvents in, Conditions out (table-driven, pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from alarms.correlate import Topology
+from alarms.detect import DetectorState, detect
+from alarms.model import Condition
+from collectors import measurements as m
+from collectors.model import DeviceEvent, FieldValue, PollResult, Sample
+from config.alarms import Rules, load_alarms
+from config.loader import load
+
+ROOT = Path(__file__).resolve().parent.parent
+T0 = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+
+
+@cache
+def topology() -> Topology:
+    return Topology.from_inventory(load(ROOT / "inventory.yaml", ROOT / "config", env={}).inventory)
+
+
+@cache
+def rules() -> Rules:
+    return load_alarms(ROOT / "config" / "alarms.yaml").rules
+
+
+def poll(device: str, job: str = "system", error: str | None = None, *samples: Sample) -> PollResult:
+    return PollResult(device, job, T0, 0.1, tuple(samples), error)
+
+
+def sample(measurement: str, tags: Mapping[str, str], **fields: FieldValue) -> Sample:
+    return Sample(measurement, dict(tags), fields, T0)
+
+
+def iface(device: str, ifname: str, **fields: FieldValue) -> PollResult:
+    return poll(device, "interfaces", None, sample(m.INTERFACE, {m.TAG_IFNAME: ifname}, **fields))
+
+
+def onu(device: str, pon: str, onu_id: str, **fields: FieldValue) -> PollResult:
+    return poll(device, "onu", None, sample(m.ONU, {m.TAG_PON: pon, m.TAG_ONU_ID: onu_id}, **fields))
+
+
+def trap(device: str, kind: str, resource: str = "", clears: str | None = None) -> DeviceEvent:
+    return DeviceEvent(device, kind, resource, T0, clears=clears)
+
+
+Item = PollResult | DeviceEvent
+
+
+def feed(items: Sequence[Item]) -> list[list[Condition]]:
+    state = DetectorState()
+    out = []
+    for i, item in enumerate(items):
+        state, conds = detect(state, item, rules(), topology(), T0 + timedelta(seconds=30 * i))
+        out.append(list(conds))
+        state = DetectorState.from_json(state.to_json())  # state survives a restart between polls
+    return out
+
+
+def brief(conds: list[Condition]) -> list[tuple[str, bool]]:
+    return [(str(c.key), c.active) for c in conds]
+
+
+OLT, AGG, MW, PWR = "olt-sh-pd-01", "agg-sh-pd-01", "mw-sh-pd-101a", "pwr-sh-pd-101"
+UNREACH = f"{OLT}|device_unreachable|"
+
+CASES: dict[str, tuple[list[Item], list[list[tuple[str, bool]]]]] = {
+    "unreachable after 2 failed system polls, cleared by an answer": (
+        [poll(OLT, error="timeout"), poll(OLT, error="timeout"), poll(OLT, error="timeout"), poll(OLT)],
+        [[], [(UNREACH, True)], [(UNREACH, True)], [(UNREACH, False)]],
+    ),
+    "a failed interfaces poll says nothing about reachability": (
+        [poll(OLT, "interfaces", "timeout"), poll(OLT, "interfaces", "timeout"), poll(OLT, "interfaces", "timeout")],
+        [[], [], []],
+    ),
+    "monitored port down / lowerLayerDown / up; admin-down ignored; unmonitored ignored": (
+        [iface(OLT, "GPON 0/1/0", oper_status=2, admin_status=1), iface(OLT, "GPON 0/1/0", oper_status=7),
+         iface(OLT, "GPON 0/1/0", oper_status=1), iface(OLT, "GPON 0/1/0", oper_status=2, admin_status=2),
+         iface(OLT, "GPON 0/9/9", oper_status=2)],
+        [[(f"{OLT}|interface_down|GPON 0/1/0", True)], [(f"{OLT}|interface_down|GPON 0/1/0", True)],
+         [(f"{OLT}|interface_down|GPON 0/1/0", False)], [], []],
+    ),
+    "utilisation above 90 % for 3 polls": (
+        [iface(AGG, "Eth-Trunk1", in_util_pct=95.0), iface(AGG, "Eth-Trunk1", out_util_pct=91.0),
+         iface(AGG, "Eth-Trunk1", in_util_pct=99.0, out_util_pct=10.0), iface(AGG, "Eth-Trunk1", in_util_pct=50.0)],
+        [[], [], [(f"{AGG}|threshold|util_high:Eth-Trunk1", True)],
+         [(f"{AGG}|threshold|util_high:Eth-Trunk1", False)]],
+    ),
+    "utilisation streak broken by one normal poll starts again": (
+        [iface(AGG, "Eth-Trunk1", in_util_pct=95.0), iface(AGG, "Eth-Trunk1", in_util_pct=95.0),
+         iface(AGG, "Eth-Trunk1", in_util_pct=5.0), iface(AGG, "Eth-Trunk1", in_util_pct=95.0),
+         iface(AGG, "Eth-Trunk1", in_util_pct=95.0)],
+        [[], [], [(f"{AGG}|threshold|util_high:Eth-Trunk1", False)], [], []],
+    ),
+    "CPU above 90 % for 3 polls": (
+        [poll(AGG, "system", None, sample(m.DEVICE, {}, cpu_pct=97.0))] * 3,
+        [[(f"{AGG}|device_unreachable|", False)]] * 2
+        + [[(f"{AGG}|device_unreachable|", False), (f"{AGG}|threshold|cpu_high", True)]],
+    ),
+    "ONU Rx on a C+ OLT: -29 dBm is fine, -31 is out after 2 polls": (
+        [onu(OLT, "0/1/0", "1", rx_dbm=-29.0), onu(OLT, "0/1/0", "1", rx_dbm=-31.0),
+         onu(OLT, "0/1/0", "1", rx_dbm=-31.0)],
+        [[(f"{OLT}|onu_rx_power|0/1/0:1", False)], [], [(f"{OLT}|onu_rx_power|0/1/0:1", True)]],
+    ),
+    "ONU Rx on a B+ OLT: -28 dBm is out": (
+        [onu("olt-sh-mh-01", "1/1/1", "2", rx_dbm=-28.0)] * 2,
+        [[], [("olt-sh-mh-01|onu_rx_power|1/1/1:2", True)]],
+    ),
+    "ONU Rx overload above -8 dBm": (
+        [onu(OLT, "0/1/0", "3", rx_dbm=-7.0)] * 2,
+        [[], [(f"{OLT}|onu_rx_power|0/1/0:3", True)]],
+    ),
+    "ONU offline is LOS, but not after a dying gasp": (
+        [onu(OLT, "0/1/0", "2", status=2, last_down_cause="LOS"),
+         onu(OLT, "0/1/0", "2", status=2, last_down_cause="dying-gasp")],
+        [[(f"{OLT}|onu_los|0/1/0:2", True)], [(f"{OLT}|onu_los|0/1/0:2", False)]],
+    ),
+    "PON port down": (
+        [poll(OLT, "pon", None, sample(m.PON_PORT, {m.TAG_PON: "0/1/0"}, oper_status=2))],
+        [[(f"{OLT}|pon_down|0/1/0", True)]],
+    ),
+    "radio: fade margin below 10 dB for 2 polls; link down": (
+        [poll(MW, "radio", None, sample(m.RADIO, {m.TAG_LINK: "RLT1"}, rsl_dbm=-70.0, status=1)),
+         poll(MW, "radio", None, sample(m.RADIO, {m.TAG_LINK: "RLT1"}, rsl_dbm=-70.0, status=2))],
+        [[(f"{MW}|radio_down|RLT1", False)],
+         [(f"{MW}|radio_down|RLT1", True), (f"{MW}|radio_rsl_low|RLT1", True)]],
+    ),
+    "site on battery, battery low": (
+        [poll(PWR, "power", None, sample(m.POWER, {}, mains_ok=0, battery_v=46.0))] * 2,
+        [[(f"{PWR}|on_battery|", True)],
+         [(f"{PWR}|on_battery|", True), (f"{PWR}|threshold|battery_low", True)]],
+    ),
+    "traps: linkDown on a monitored port raises, linkUp clears it, unmonitored ignored": (
+        [trap(OLT, "linkDown", "GPON 0/1/0"), trap(OLT, "linkUp", "GPON 0/1/0", clears="linkDown"),
+         trap(OLT, "linkDown", "GPON 0/7/7")],
+        [[(f"{OLT}|interface_down|GPON 0/1/0", True)], [(f"{OLT}|interface_down|GPON 0/1/0", False)], []],
+    ),
+    "traps: coldStart is an event alarm that clears by itself; BGP down and up": (
+        [trap(AGG, "coldStart"), trap(AGG, "bgpBackwardTransition", "10.0.0.1"),
+         trap(AGG, "bgpEstablished", "10.0.0.1")],
+        [[(f"{AGG}|trap:coldStart|", True), (f"{AGG}|trap:coldStart|", False)],
+         [(f"{AGG}|bgp_down|10.0.0.1", True)], [(f"{AGG}|bgp_down|10.0.0.1", False)]],
+    ),
+    "traps: a vendor alarm and its clearing trap; ignored kinds": (
+        [trap(MW, "radioLinkFailure", "RLT1"), trap(MW, "radioLinkRestored", "RLT1", clears="radioLinkFailure"),
+         trap(MW, "authenticationFailure")],
+        [[(f"{MW}|trap:radioLinkFailure|RLT1", True), (f"{MW}|trap:radioLinkFailure|RLT1", False)],
+         [(f"{MW}|trap:radioLinkFailure|RLT1", False)], []],
+    ),
+}
+
+
+@pytest.mark.parametrize(("items", "expected"), CASES.values(), ids=CASES.keys())
+def test_detect(items: list[Item], expected: list[list[tuple[str, bool]]]) -> None:
+    assert [brief(c) for c in feed(items)] == expected
+
+
+def test_conditions_carry_the_rule() -> None:
+    (conds,) = feed([iface(OLT, "GPON 0/1/0", oper_status=2)])
+    (c,) = conds
+    assert (c.severity.value, c.hold_s, c.clear_hold_s) == ("major", 30.0, 60.0)
+    (_, cold) = feed([trap(AGG, "coldStart")])[0]
+    assert (cold.active, cold.clear_hold_s) == (False, 300)
+    (down,) = feed([trap(OLT, "linkDown", "GPON 0/1/0")])[0]
+    assert down.hold_s == 30.0  # a trap raising a polled kind waits that rule's hold-down
