@@ -1,0 +1,363 @@
+"""GPON OLT profiles: index decoders, serials, the request-rate limit, the smartax/zxa10 recordings, and
+a generated 1,000-ONU OLT walked through real snmpsim + pysnmp (with and without the rate limit)."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from collectors import measurements as m
+from collectors.counters import Limits, RateTracker
+from collectors.model import PollResult, Sample, Target
+from collectors.snmp import indexes as ix
+from collectors.snmp.collect import SnmpCollector
+from collectors.snmp.decoders import gpon_serial
+from collectors.snmp.ratelimit import TokenBucket
+from config.profiles import ProfileSet, load_profiles
+from lab import gen_olt
+from lab.network import default_recordings_dir
+from lab.snmpsim import SnmpsimProcess, free_udp_port, stage_recordings
+from tests.snmprec import Recording, RecordingClient, load_snmprec, parse_snmprec
+
+DEVICES = default_recordings_dir()
+T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def profiles() -> ProfileSet:
+    return load_profiles()
+
+
+# --- index decoders -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("ifindex", "expected"),
+    [
+        (4194304000, ("0/0/0", "gpon")),
+        (4194304256, ("0/0/1", "gpon")),
+        (4194312960, ("0/1/3", "gpon")),  # slot adds 8192, port 256
+        (4194307840, ("0/0/15", "gpon")),
+        ((125 << 25) + (1 << 19) + (2 << 13) + (7 << 8), ("1/2/7", "gpon")),
+        ((127 << 25) + (0 << 19) + (3 << 13) + (1 << 8), ("0/3/1", "xgpon")),  # XG-PON type 127
+        (4194304000 - (1 << 32), ("0/0/0", "gpon")),  # arrived as a signed Integer32 (a trap varbind)
+        (128, None),  # InLoopBack0
+        (234938368, None),  # an Ethernet ifIndex of the smartax recording
+        (4194304001, None),  # low byte set: not a port
+        (1 << 32, None),
+    ],
+)
+def test_huawei_pon_ifindex(ifindex: int, expected: tuple[str, str] | None) -> None:
+    got = ix.huawei_pon(ifindex)
+    assert (None if got is None else (got.name, got.kind)) == expected
+    if got is not None and expected is not None and ifindex > 0:
+        kind = 127 if got.kind == "xgpon" else 125
+        assert ix.huawei_pon_ifindex(got.frame, got.slot, got.port, kind) == ifindex
+
+
+@pytest.mark.parametrize(
+    ("form", "index", "pon", "other_form"),
+    [
+        ("if", 268435456, "1/1/1", 268501248),  # gpon_1/1/1 in IF-MIB and in the GPON tables (recording)
+        ("if", 268435712, "1/1/2", 268501504),
+        ("if", 268437248, "1/1/8", 268503040),
+        ("if", 268632064, "1/4/1", 268697856),  # gei_1/4/1: the IF-MIB form alone cannot tell
+        ("gpon", 268501248, "1/1/1", 268435456),
+        ("gpon", 268503040, "1/1/8", 268437248),
+        ("gpon", 268566784, "1/2/1", 268500992),
+        ("gpon", 268435456, None, None),  # slot 0 / port 0 is no GPON-table index
+        ("if", 4194304000, None, None),
+    ],
+)
+def test_zte_index_forms(form: str, index: int, pon: str | None, other_form: int | None) -> None:
+    if form == "if":
+        got, other = ix.zte_if_pon(index), ix.zte_ifindex_to_gpon(index)
+    else:
+        got, other = ix.zte_gpon_pon(index), ix.zte_gpon_to_ifindex(index)
+    assert (None if got is None else got.name) == pon
+    assert other == other_form
+
+
+@pytest.mark.parametrize(
+    ("decoder", "index", "tags"),
+    [
+        ("huawei_pon", "4194312960", {"pon": "0/1/3"}),
+        ("huawei_pon", "128", None),
+        ("huawei_onu", "4194304256.7", {"pon": "0/0/1", "onu_id": "7"}),
+        ("huawei_onu", "4194304256", None),
+        ("zte_if_pon", "268435968", {"pon": "1/1/3"}),
+        ("zte_gpon_pon", "268501760", {"pon": "1/1/3"}),
+        ("zte_onu", "268501248.12", {"pon": "1/1/1", "onu_id": "12"}),
+        ("zte_onu", "x.1", None),
+    ],
+)
+def test_named_index_decoders(decoder: str, index: str, tags: dict[str, str] | None) -> None:
+    assert ix.INDEX_DECODERS[decoder].decode(index) == tags
+
+
+@pytest.mark.parametrize(
+    ("parent", "index", "expected"),
+    [("drop_last", "4194304256.7", "4194304256"), ("drop_last", "5", None),
+     ("zte_onu_ifindex", "268501248.3", "268435456"), ("zte_onu_ifindex", "12.3", None)],
+)
+def test_parent_decoders(parent: str, index: str, expected: str | None) -> None:
+    assert ix.PARENT_DECODERS[parent](index) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b"HWTC\x12\x34\xab\xcd", "HWTC1234ABCD"),
+        (b"ZTEG\x00\x00\x00\x01", "ZTEG00000001"),
+        ("48575443DEADBEEF", "HWTCDEADBEEF"),
+        (b"HWTCdeadbeef", "HWTCDEADBEEF"),
+        (b"\x00\x00\x00\x00\x00\x00\x00\x00", None),
+        (b"short", None),
+    ],
+)
+def test_gpon_serial(raw: bytes | str, expected: str | None) -> None:
+    assert gpon_serial(raw) == expected
+
+
+# --- the token bucket ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rate", "burst", "times", "waits"),
+    [
+        (10, 1, [0.0, 0.0, 0.0], [0.0, 0.1, 0.2]),  # back to back: spaced 1/rate
+        (10, 1, [0.0, 0.5, 0.5], [0.0, 0.0, 0.1]),  # refilled after a pause
+        (20, 3, [0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.05]),  # a burst of 3, then paced
+        (2, 1, [0.0, 10.0, 10.0], [0.0, 0.0, 0.5]),  # a long pause saves at most `burst`
+    ],
+)
+def test_token_bucket(rate: float, burst: float, times: list[float], waits: list[float]) -> None:
+    bucket = TokenBucket(rate, burst)
+    assert [bucket.reserve(t) for t in times] == pytest.approx(waits)
+
+
+async def test_collector_enforces_the_profile_limit(profiles: ProfileSet) -> None:
+    """Each port call of the in-memory client takes a token: the waits follow the profile's 20/s."""
+    now = [100.0]
+    slept: list[float] = []
+
+    async def sleep(s: float) -> None:
+        slept.append(s)
+
+    rec = load_snmprec(DEVICES / "smartax.snmprec")
+    col = SnmpCollector(profiles, lambda t: RecordingClient(rec), RateTracker(Limits(60)), lambda: T0,
+                        monotonic=lambda: now[0], sleep=sleep)
+    result = await col.collect(Target("smartax", "127.0.0.1"), "huawei_smartax", "onu")
+    assert result.ok
+    calls = len([g for g in profiles.get("huawei_smartax").groups_for("onu")])
+    assert slept == pytest.approx([0.05 * k for k in range(1, calls)])
+    assert col.throttle("smartax", 20).bucket.rate == 20
+
+
+def test_bucket_rejects_nonsense() -> None:
+    with pytest.raises(ValueError):
+        TokenBucket(0)
+
+
+# --- the smartax recording against LibreNMS's sensors ------------------------------------------------------
+
+
+def _collect(profiles: ProfileSet, rec: Recording, profile: str, job: str) -> PollResult:
+    import asyncio
+
+    async def run() -> PollResult:
+        async def nosleep(s: float) -> None:
+            return None
+
+        col = SnmpCollector(profiles, lambda t: RecordingClient(rec), RateTracker(Limits(60)), lambda: T0,
+                            sleep=nosleep)
+        return await col.collect(Target("dev", "127.0.0.1"), profile, job)
+
+    return asyncio.run(run())
+
+
+SENSOR_FIELD = {  # LibreNMS sensor class -> (field, factor from LibreNMS's unit to ours)
+    "temperature": (m.F_TEMPERATURE_C, 1.0),
+    "voltage": (m.F_VOLTAGE_V, 1.0),
+    "current": (m.F_BIAS_MA, 1000.0),  # LibreNMS: A; ours: mA
+    "dbm": (m.F_TX_DBM, 1.0),
+}
+
+
+def _smartax_cases() -> list[tuple[str, str, float]]:
+    key = json.loads((DEVICES / "smartax.expected.json").read_text())
+    out = []
+    for s in key["sensors"]:
+        if ".2011.6.128.1.1.2.23.1." in s["oid"] and s["class"] in SENSOR_FIELD:
+            out.append((s["oid"].rsplit(".", 1)[1], s["class"], float(s["current"])))
+    return out
+
+
+@pytest.fixture(scope="module")
+def smartax_ports(profiles: ProfileSet) -> dict[str, Sample]:
+    result = _collect(profiles, load_snmprec(DEVICES / "smartax.snmprec"), "huawei_smartax", "onu")
+    assert result.ok, result.error
+    return {s.tags[m.TAG_IFINDEX]: s for s in result.samples if s.measurement == m.PON_PORT}
+
+
+@pytest.mark.parametrize(("ifindex", "cls", "value"), _smartax_cases())
+def test_smartax_pon_optics_match_librenms(
+    smartax_ports: dict[str, Sample], ifindex: str, cls: str, value: float
+) -> None:
+    field, factor = SENSOR_FIELD[cls]
+    assert smartax_ports[ifindex].fields[field] == pytest.approx(value * factor)
+
+
+def test_smartax_pon_ports_are_the_pon_ifindexes(smartax_ports: dict[str, Sample]) -> None:
+    key = json.loads((DEVICES / "smartax.expected.json").read_text())
+    pons = {str(p["ifIndex"]): p for p in key["ports"] if str(p["ifName"]).startswith("GPON ")}
+    assert set(smartax_ports) == set(pons) and len(pons) == 32
+    for ifindex, port in pons.items():
+        sample = smartax_ports[ifindex]
+        assert "GPON " + sample.tags[m.TAG_PON] == port["ifName"]
+        assert sample.fields[m.F_OPER_STATUS] == {"up": 1, "down": 2}[port["ifOperStatus"]]
+    # no ONU table in this recording: onus_total falls back to "Added ONTs" (LibreNMS: 11 on 0/0/15)
+    assert smartax_ports["4194307840"].fields[m.F_ONUS_TOTAL] == 11
+    assert m.F_ONUS_ONLINE not in smartax_ports["4194307840"].fields
+
+
+# --- ZTE: the recording's PON ports, and ONU rows added in the GPON-table index form ------------------------
+
+Z = "1.3.6.1.4.1.3902.1012.3"
+ZTE_ONUS = f"""
+{Z}.28.1.1.2.268501248.1|4|onu-a
+{Z}.28.1.1.2.268501248.2|4|onu-b
+{Z}.28.1.1.2.268501760.1|4|onu-c
+{Z}.28.1.1.5.268501248.1|4x|5a5445470000abcd
+{Z}.28.1.1.5.268501248.2|4x|5a54454700001234
+{Z}.28.1.1.5.268501760.1|4x|5a54454700000042
+{Z}.28.2.1.2.268501248.1|2|1
+{Z}.28.2.1.2.268501248.2|2|2
+{Z}.28.2.1.2.268501760.1|2|1
+{Z}.50.12.1.1.10.268501248.1.1|2|2500
+{Z}.50.12.1.1.10.268501248.2.1|2|65535
+{Z}.50.12.1.1.10.268501760.1.1|2|1000
+{Z}.50.12.1.1.14.268501248.1.1|2|5000
+"""
+
+
+@pytest.fixture(scope="module")
+def zte(profiles: ProfileSet) -> PollResult:
+    base = load_snmprec(DEVICES / "zxa10_c320.snmprec")
+    extra = parse_snmprec(ZTE_ONUS.strip().splitlines())
+    result = _collect(profiles, base.with_rows(extra.values), "zte_zxa10", "onu")
+    assert result.ok, result.error
+    return result
+
+
+def test_zte_pon_ports_from_ifname(zte: PollResult) -> None:
+    rec = load_snmprec(DEVICES / "zxa10_c320.snmprec")
+    names = {i: v.decode() for i, v in rec.subtree("1.3.6.1.2.1.31.1.1.1.1").items()
+             if isinstance(v, bytes) and v.startswith(b"gpon_")}
+    ports = {s.tags[m.TAG_IFINDEX]: s for s in zte.samples if s.measurement == m.PON_PORT}
+    assert set(ports) == set(names) and len(names) == 8
+    for i, name in names.items():
+        assert "gpon_" + ports[i].tags[m.TAG_PON] == name
+        assert ports[i].fields[m.F_OPER_STATUS] == rec.values[f"1.3.6.1.2.1.2.2.1.8.{i}"]
+
+
+@pytest.mark.parametrize(
+    ("ifindex", "total", "online"), [("268435456", 2, 1), ("268435968", 1, 1), ("268435712", 0, 0)]
+)
+def test_zte_onu_counts_join_through_the_index_conversion(
+    zte: PollResult, ifindex: str, total: int, online: int
+) -> None:
+    [port] = [s for s in zte.samples if s.measurement == m.PON_PORT and s.tags[m.TAG_IFINDEX] == ifindex]
+    assert (port.fields[m.F_ONUS_TOTAL], port.fields[m.F_ONUS_ONLINE]) == (total, online)
+
+
+@pytest.mark.parametrize(
+    ("pon", "onu_id", "serial", "status", "rx", "olt_rx"),
+    [
+        ("1/1/1", "1", "ZTEG0000ABCD", 1, 2500 * 0.002 - 30, 5000 * 0.002 - 30),
+        ("1/1/1", "2", "ZTEG00001234", 2, None, None),  # 65535: no reading
+        ("1/1/3", "1", "ZTEG00000042", 1, 1000 * 0.002 - 30, None),
+    ],
+)
+def test_zte_onus(
+    zte: PollResult, pon: str, onu_id: str, serial: str, status: int, rx: float | None, olt_rx: float | None
+) -> None:
+    [onu] = [s for s in zte.samples if s.measurement == m.ONU and s.tags[m.TAG_PON] == pon
+             and s.tags[m.TAG_ONU_ID] == onu_id]
+    assert onu.tags[m.TAG_SERIAL] == serial
+    assert onu.fields[m.F_STATUS] == status
+    assert onu.fields.get(m.F_RX_DBM) == (None if rx is None else pytest.approx(rx))
+    assert onu.fields.get(m.F_OLT_RX_DBM) == (None if olt_rx is None else pytest.approx(olt_rx))
+
+
+# --- the generated 1,000-ONU OLT through real snmpsim + pysnmp -----------------------------------------------
+
+GEN_SEED, GEN_ONUS = 7, 1024
+
+
+@pytest.fixture(scope="module")
+def generated() -> Iterator[tuple[Target, list[gen_olt.Onu]]]:
+    """The committed generated recording (checked to equal a fresh generation) served by its own snmpsim."""
+    committed = gen_olt.DEFAULT_OUT
+    items = gen_olt.onus(GEN_ONUS, GEN_SEED)
+    assert committed.read_text(encoding="iso-8859-1") == gen_olt.snmprec(items), "re-run python -m lab.gen_olt"
+    with tempfile.TemporaryDirectory(prefix="netqos-olt-") as tmp:
+        root = Path(tmp)
+        data = stage_recordings([committed], root / "data")
+        port = free_udp_port()
+        proc = SnmpsimProcess.start(data, [("127.0.0.1", port)], root / "cache", root / "snmpsim.log")
+        try:
+            proc.wait_ready(committed.stem, timeout_s=60)
+            yield Target(committed.stem, "127.0.0.1", port, community=committed.stem, timeout_s=5.0, retries=2), items
+        finally:
+            proc.stop()
+
+
+async def _poll_generated(profiles: ProfileSet, target: Target, limit: float | None) -> tuple[PollResult, float]:
+    from collectors.snmp.gated import GatedPysnmpClient
+    from collectors.snmp.pysnmp_client import PysnmpEngine
+
+    prof = profiles.get("huawei_smartax")
+    limited = ProfileSet({**profiles.profiles, "olt": type(prof)(
+        "olt", prof.vendor, prof.detect, prof.groups, prof.source, limit)})
+    async with PysnmpEngine() as engine:
+        col = SnmpCollector(limited, lambda t: GatedPysnmpClient(engine, t), RateTracker(Limits(60)), lambda: T0)
+        t0 = time.perf_counter()
+        result = await col.collect(target, "olt", "onu")
+        return result, time.perf_counter() - t0
+
+
+@pytest.mark.parametrize("limit", [None, 50.0])
+async def test_generated_olt_round_trip(
+    profiles: ProfileSet, generated: tuple[Target, list[gen_olt.Onu]], limit: float | None
+) -> None:
+    target, items = generated
+    result, took = await _poll_generated(profiles, target, limit)
+    assert result.ok, result.error
+    got = {(s.tags[m.TAG_PON], s.tags[m.TAG_ONU_ID]): s for s in result.samples if s.measurement == m.ONU}
+    assert len(got) == len(items) >= 1000
+    for o in items:
+        s = got[(o.pon, str(o.onu_id))]
+        assert s.tags[m.TAG_SERIAL] == o.serial[:4].decode() + o.serial[4:].hex().upper()
+        assert s.fields[m.F_STATUS] == (1 if o.online else 2)
+        for field, want in ((m.F_RX_DBM, o.rx_dbm), (m.F_TX_DBM, o.tx_dbm), (m.F_OLT_RX_DBM, o.olt_rx_dbm),
+                            (m.F_VOLTAGE_V, o.voltage_v), (m.F_DISTANCE_M, o.distance_m)):
+            if want is None:
+                assert field not in s.fields, (o, field)  # the sentinel is no field, never a number
+            else:
+                assert s.fields[field] == pytest.approx(want, abs=1e-6), (o, field)
+        assert s.fields[m.F_LAST_DOWN_CAUSE] == {1: "los", 2: "losi", 13: "dying_gasp"}[o.down_cause]
+    ports = {s.tags[m.TAG_PON]: s for s in result.samples if s.measurement == m.PON_PORT}
+    for pon in {o.pon for o in items}:
+        mine = [o for o in items if o.pon == pon]
+        assert ports[pon].fields[m.F_ONUS_TOTAL] == len(mine)
+        assert ports[pon].fields[m.F_ONUS_ONLINE] == sum(o.online for o in mine)
+    print(f"\n1,024-ONU onu job, limit={limit}/s: {took:.2f} s, {result.varbinds} varbinds")
+    if limit is not None:
+        assert took >= 60 / limit  # at least ~60 GETBULKs were paced
