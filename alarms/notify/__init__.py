@@ -1,0 +1,28 @@
+"""Ticket notifications: signed JSON webhooks with retries, e-mail (zh-CN / en), repair-limit escalation."""
+
+from alarms.notify.email import SmtpChannel
+from alarms.notify.escalation import Escalation, due_for_escalation, was_escalated
+from alarms.notify.events import Delivery, TicketEvent, delivery_id, ticket_json
+from alarms.notify.messages import Message, render
+from alarms.notify.notifier import Channel, Notifier
+from alarms.notify.webhook import SIGNATURE_HEADER, WebhookChannel, backoff_delays, sign, verify
+
+__all__ = [
+    "SIGNATURE_HEADER",
+    "Channel",
+    "Delivery",
+    "Escalation",
+    "Message",
+    "Notifier",
+    "SmtpChannel",
+    "TicketEvent",
+    "WebhookChannel",
+    "backoff_delays",
+    "delivery_id",
+    "due_for_escalation",
+    "render",
+    "sign",
+    "ticket_json",
+    "verify",
+    "was_escalated",
+]
