@@ -13,6 +13,7 @@ from pydantic import SecretStr
 from collectors import measurements as m
 from collectors.counters import Limits, RateTracker
 from collectors.model import FieldValue
+from collectors.snmp.decoders import gpon_serial
 from collectors.ssh.collect import JOB_ONU, SshCollector
 from collectors.ssh.pool import SessionPool
 from collectors.ssh.session import NetmikoSession, SshError, SshTarget
@@ -26,7 +27,7 @@ TAGS = {m.TAG_DEVICE: "olt-lab", m.TAG_SITE: "lab", m.TAG_REGION: "sh", m.TAG_RO
 
 def expected_onu(o: LabOnu) -> tuple[dict[str, str], dict[str, FieldValue]]:
     """What the table says the ``onu`` sample of ``o`` must be (offline: status only)."""
-    tags = {**TAGS, m.TAG_PON: o.pon, m.TAG_ONU_ID: str(o.onu_id), m.TAG_SERIAL: o.serial}
+    tags = {**TAGS, m.TAG_PON: o.pon, m.TAG_ONU_ID: str(o.onu_id), m.TAG_SERIAL: gpon_serial(o.serial) or ""}
     if not o.online:
         return tags, {m.F_STATUS: 2}
     return tags, {

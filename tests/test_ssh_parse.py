@@ -9,6 +9,7 @@ import pytest
 
 from collectors import measurements as m
 from collectors.counters import Limits, RateTracker
+from collectors.snmp.decoders import gpon_serial
 from collectors.ssh.cisco_ios import ifname, parse_show_interfaces
 from collectors.ssh.collect import IF_RATES, PLATFORM_JOBS, interface_samples, observations, ssh_poll_jobs
 from collectors.ssh.huawei_olt import (
@@ -78,12 +79,12 @@ INFO_CASES = [
     pytest.param(
         "huawei_ont_info_0_1_0.txt",
         [
-            (0, "48575443A1B2C300", 1, "active"),
-            (1, "48575443A1B2C301", 1, "active"),
-            (2, "48575443A1B2C302", 2, "active"),
-            (3, "5A544547000A0B0C", 1, "active"),
-            (4, "48575443A1B2C304", 2, "deactive"),
-            (5, "48575443A1B2C305", 1, "active"),
+            (0, "HWTCA1B2C300", 1, "active"),
+            (1, "HWTCA1B2C301", 1, "active"),
+            (2, "HWTCA1B2C302", 2, "active"),
+            (3, "ZTEG000A0B0C", 1, "active"),
+            (4, "HWTCA1B2C304", 2, "deactive"),
+            (5, "HWTCA1B2C305", 1, "active"),
         ],
         (6, 4),
         id="mixed-online-offline",
@@ -125,7 +126,7 @@ def test_onu_samples_merge_state_and_optics() -> None:
     assert sorted(onus, key=int) == ["0", "1", "2", "3", "4", "5"]
     assert dict(onus["0"].tags) == {m.TAG_DEVICE: "olt-1", m.TAG_SITE: "sh-pd-co", m.TAG_REGION: "sh",
                                     m.TAG_ROLE: "olt", m.TAG_PON: "0/1/0", m.TAG_ONU_ID: "0",
-                                    m.TAG_SERIAL: "48575443A1B2C300"}
+                                    m.TAG_SERIAL: "HWTCA1B2C300"}
     assert dict(onus["0"].fields) == {m.F_STATUS: 1, m.F_RX_DBM: -24.68, m.F_TX_DBM: 3.68, m.F_OLT_RX_DBM: -22.68,
                                       m.F_TEMPERATURE_C: 38.0, m.F_VOLTAGE_V: 3.2, m.F_BIAS_MA: 6.0,
                                       m.F_DISTANCE_M: 171}
@@ -145,7 +146,7 @@ def test_lab_renderers_round_trip(pon: str) -> None:
     onus = [o for o in lab_onus() if o.pon == pon]
     states = parse_ont_info(render_ont_info(pon, lab_onus()))
     optics = {o.onu_id: o for o in parse_optical_info(render_optical_info(pon, lab_onus()))}
-    assert [(s.onu_id, s.serial, s.status) for s in states] == [(o.onu_id, o.serial, 1 if o.online else 2)
+    assert [(s.onu_id, s.serial, s.status) for s in states] == [(o.onu_id, gpon_serial(o.serial), 1 if o.online else 2)
                                                                   for o in onus]
     for o in onus:
         got = optics[o.onu_id]

@@ -20,6 +20,7 @@ from typing import Final
 
 from collectors import measurements as m
 from collectors.model import FieldValue, Sample
+from collectors.snmp.decoders import gpon_serial
 from collectors.ssh.textfsm_parse import clean, integer, number, parse_template
 
 OPTICAL_TEMPLATE: Final = "huawei_smartax_display_ont_optical-info.textfsm"
@@ -71,6 +72,7 @@ class OntState:
     pon: Pon
     onu_id: int
     serial: str
+    """As the SNMP path renders it (``HWTCA1B2C300``: vendor ID + hex), from the CLI's 16 hex digits."""
     status: int | None
     """1 online, 2 offline, None for a state we do not know."""
     control_flag: str
@@ -113,7 +115,7 @@ def parse_ont_info(text: str) -> tuple[OntState, ...]:
             OntState(
                 pon=pon,
                 onu_id=int(r["ONT_ID"]),
-                serial=r["SERIAL"].upper(),
+                serial=gpon_serial(r["SERIAL"]) or r["SERIAL"].upper(),
                 status=_RUN_STATE.get(r["RUN_STATE"].lower()),
                 control_flag=r["CONTROL_FLAG"],
             )
