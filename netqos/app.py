@@ -22,16 +22,22 @@ from typing import TextIO
 
 from collectors import measurements as m
 from collectors.counters import Limits, RateTracker
-from collectors.model import PollResult, Sample, Target
+from collectors.ifnames import IfNameCache
+from collectors.model import DeviceEvent, PollResult, Sample, Sink, Target
 from collectors.scheduler import PollJob, PollScheduler
 from collectors.sink.influx_sink import InfluxSink
 from collectors.sink.lineproto import encode
 from collectors.snmp.collect import SnmpCollector
 from collectors.snmp.detect import AUTO, ProfileResolver
 from collectors.snmp.pysnmp_client import PysnmpEngine
+from collectors.traps.decode import TrapDecoder
+from collectors.traps.model import EventHandler
+from collectors.traps.receiver import TrapReceiver
+from collectors.traps.resolve import devices_from_inventory
 from config.loader import Loaded, describe, load
 from config.models import Device, Inventory, Settings, SnmpV2c, SnmpV3
 from config.profiles import ProfileSet, load_profiles
+from config.traps import TRAPS_FILE, load_traps
 
 log = logging.getLogger("netqos.app")
 
@@ -239,6 +245,20 @@ def poll_jobs(loaded: Loaded) -> list[PollJob]:
     return jobs
 
 
+def trap_receiver(
+    config_dir: Path, inv: Inventory, ifnames: IfNameCache, on_event: EventHandler, sink: Sink
+) -> TrapReceiver | None:
+    """The trap receiver of ``config/traps.yaml`` (None when the file is absent)."""
+    path = config_dir / TRAPS_FILE
+    if not path.exists():
+        return None
+    traps = load_traps(path, os.environ)
+    devices = devices_from_inventory(inv)
+    decoder = TrapDecoder(traps.mappings, ifnames, frozenset(d.name for d in devices))
+    engine_ids = {d.name: d.snmp_engine_id for d in inv.devices if d.snmp_engine_id}
+    return TrapReceiver(traps.receiver, decoder, devices, on_event, sink, utc_now, engine_ids=engine_ids)
+
+
 async def _report_progress(scheduler: PollScheduler, sink: InfluxSink, every_s: float, out: TextIO) -> None:
     t0 = time.monotonic()
     while True:
@@ -281,9 +301,23 @@ async def run(
                 profile = await resolver.resolve(target, configured)
                 return await collector.collect(target, profile, job)
 
+            ifnames = IfNameCache()
+
+            async def on_event(event: DeviceEvent) -> None:
+                log.info("event device=%s kind=%s resource=%s", event.device, event.kind, event.resource)
+
+            def on_result(result: PollResult) -> None:
+                ifnames.observe(result.samples)
+
+            receiver = trap_receiver(config_dir, inv, ifnames, on_event, sink)
             jobs = poll_jobs(loaded)
-            scheduler = PollScheduler(jobs, run_one, sink, max_concurrency=settings.scheduler.max_concurrency)
+            scheduler = PollScheduler(
+                jobs, run_one, sink, max_concurrency=settings.scheduler.max_concurrency, on_result=on_result
+            )
             log.warning("netqos run: %d devices, %d jobs, writing to %s", len(targets), len(jobs), sink.name)
+            if receiver is not None:
+                await receiver.start()
+                log.warning("netqos run: receiving traps on %s", receiver.address)
             scheduler.start()
             reporter = (
                 asyncio.create_task(_report_progress(scheduler, sink, progress_s, out)) if progress_s > 0 else None
@@ -296,6 +330,8 @@ async def run(
             if reporter is not None:
                 reporter.cancel()
             await scheduler.stop()
+            if receiver is not None:
+                await receiver.stop()
             stats = scheduler.stats
     finally:
         await sink.close()
@@ -323,10 +359,35 @@ def lab(args: argparse.Namespace, out: TextIO) -> int:
     from lab.runner import run_command
 
     loaded, _ = load_all(args.inventory, args.config)
+    if args.lab_command == "trap":
+        return lab_trap(loaded, args.config, args.device, args.kind, args.ifindex, out)
     return run_command(
         loaded.inventory, LAB_STATE_DIR, args.lab_command, out,
         device=getattr(args, "device", None), state=getattr(args, "state", None),
     )
+
+
+def lab_trap(loaded: Loaded, config_dir: Path, device: str, kind: str, ifindex: int, out: TextIO) -> int:
+    """``netqos lab trap DEVICE KIND``: the device sends a real SNMPv3 trap (net-snmp ``snmptrap``) to the
+    receiver of ``config/traps.yaml``, with its own engine ID so the receiver knows which device it is."""
+    from lab.traps import V3Auth, send_trap
+
+    try:
+        dev = loaded.inventory.device(device)
+    except KeyError:
+        raise UsageError(f"unknown device {device!r}") from None
+    traps = load_traps(config_dir / TRAPS_FILE, os.environ)
+    rx = traps.receiver
+    if not rx.v3_users or not dev.snmp_engine_id:
+        raise UsageError(f"{device} needs snmp_engine_id in the inventory and traps.yaml a v3 user")
+    user = rx.v3_users[0]
+    v3 = V3Auth(
+        user.user, user.auth_key.get_secret_value(), user.priv_key.get_secret_value(),
+        user.auth_protocol, user.priv_protocol, dev.snmp_engine_id.removeprefix("0x"),
+    )
+    send_trap(rx.address, rx.port, dev.address, kind, ifindex=ifindex, version="3", v3=v3)
+    print(f"{device} sent {kind} (ifIndex {ifindex}) to {rx.address}:{rx.port}", file=out)
+    return 0
 
 
 __all__: Sequence[str] = ("UsageError", "check", "lab", "poll", "run")

@@ -60,6 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
     fault = lab_sub.add_parser("fault", help="make a device (and all behind it) stop or resume answering")
     fault.add_argument("device")
     fault.add_argument("state", choices=("down", "up"))
+    trap = lab_sub.add_parser("trap", help="make a lab device send a real SNMP trap to the receiver")
+    trap.add_argument("device")
+    trap.add_argument(
+        "kind", choices=("linkDown", "linkUp", "coldStart", "warmStart", "bgpBackwardTransition", "bgpEstablished",
+                         "eriAlarm", "eriAlarmClear"),
+    )
+    trap.add_argument("--ifindex", type=int, default=1, help="the interface of linkDown/linkUp")
     return parser
 
 
