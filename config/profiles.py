@@ -10,6 +10,11 @@ scheduled separately) and is one of three kinds:
 - ``reduce``: walk columns and reduce all rows to one field of the device sample
   (e.g. ``cpu_pct`` = the busiest CPU).
 
+Sources carry their conversion (``missing`` sentinels, ``map``, ``pattern``, ``decode``, ``scale`` +
+``offset``, ``above``); table groups can decode their index into tags (``index``), filter rows (``where``,
+``rows_from``) and count rows of another table per row (``count`` sources). The format reference is
+``docs/profiles.md``.
+
 :func:`load_profiles` reads the built-in directory ``collectors/profiles`` plus extra
 directories from config (later directories override a profile of the same name) and
 resolves ``extends``. Errors name the file, line and field.
