@@ -60,3 +60,11 @@ def test_open_store_twice_is_a_no_op_upgrade(db_url: str) -> None:  # noqa: F811
     with open_store(db_url) as b:
         assert b.get(t.id) == t
         assert migrate.current_revision(b.engine) == "0001"
+
+
+def test_plain_postgresql_url_uses_psycopg() -> None:
+    engine = make_engine("postgresql://u@127.0.0.1:1/x")
+    try:
+        assert engine.dialect.driver == "psycopg"
+    finally:
+        engine.dispose()

@@ -376,6 +376,8 @@ def _sqlite_setup(engine: Engine, memory: bool) -> None:
 def make_engine(url: str) -> Engine:
     """An engine for ``url`` with the settings the store needs (SQLite file dirs are created)."""
     u = make_url(url)
+    if u.drivername == "postgresql":  # no driver named: the one we ship (psycopg 3), not psycopg2
+        u = u.set(drivername="postgresql+psycopg")
     if u.get_backend_name() != "sqlite":
         return create_engine(u, pool_pre_ping=True)
     memory = u.database in (None, "", ":memory:")
