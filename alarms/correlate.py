@@ -51,6 +51,14 @@ class Topology:
     region: Mapping[str, str] = field(default_factory=dict)
     monitored: Mapping[str, frozenset[str]] = field(default_factory=dict)
     services: tuple[ServiceRef, ...] = ()
+    by_site: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
+    """Derived from ``site`` (devices per site, sorted)."""
+
+    def __post_init__(self) -> None:
+        sites: dict[str, list[str]] = {}
+        for d, s in self.site.items():
+            sites.setdefault(s, []).append(d)
+        object.__setattr__(self, "by_site", {s: tuple(sorted(ds)) for s, ds in sites.items()})
 
     @classmethod
     def from_inventory(cls, inv: Inventory) -> Topology:
@@ -70,7 +78,7 @@ class Topology:
         )
 
     def devices_at(self, site: str) -> tuple[str, ...]:
-        return tuple(sorted(d for d, s in self.site.items() if s == site))
+        return self.by_site.get(site, ())
 
 
 DEFER = AlarmKey("", "defer", "")

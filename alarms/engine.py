@@ -123,6 +123,8 @@ class Flap:
 class EngineState:
     tracks: Mapping[AlarmKey, Track] = field(default_factory=dict)
     flaps: Mapping[AlarmKey, Flap] = field(default_factory=dict)
+    next_due: datetime | None = None
+    """The earliest time a timer may fire (None: look at every track on the next step)."""
 
     def alarms(self) -> tuple[Alarm, ...]:
         return tuple(t.alarm for _, t in sorted(self.tracks.items()))
@@ -133,6 +135,7 @@ class EngineState:
                 "version": 1,
                 "tracks": [_track_doc(t) for _, t in sorted(self.tracks.items())],
                 "flaps": [_flap_doc(k, f) for k, f in sorted(self.flaps.items())],
+                "next_due": _t(self.next_due),
             },
             ensure_ascii=False,
             sort_keys=True,
@@ -145,7 +148,7 @@ class EngineState:
             raise ValueError(f"unknown engine state version {doc.get('version')!r}")
         tracks = [_track_from(d) for d in doc["tracks"]]
         flaps = dict(_flap_from(d) for d in doc["flaps"])
-        return cls({t.alarm.key: t for t in tracks}, flaps)
+        return cls({t.alarm.key: t for t in tracks}, flaps, _pt(doc.get("next_due")))
 
 
 # --- JSON ---------------------------------------------------------------------------------------------------
@@ -229,12 +232,46 @@ class _Work:
         self.flaps = dict(state.flaps)
         self.topo, self.now, self.cfg, self.cal = topo, now, settings, cal
         self.actions: list[Action] = []
+        self.next_due = state.next_due
+        self.base_due = state.next_due
+        self.touched: set[AlarmKey] = set()
+        self._by_root: dict[AlarmKey, set[AlarmKey]] | None = None
 
     def freeze(self) -> EngineState:
-        return EngineState(self.tracks, self.flaps)
+        return EngineState(self.tracks, self.flaps, self.next_due)
+
+    def put(self, t: Track) -> None:
+        """Store a track, keeping the root index and the next deadline up to date."""
+        key = t.alarm.key
+        old = self.tracks.get(key)
+        self.tracks[key] = t
+        self.touched.add(key)
+        if self._by_root is not None:
+            if old is not None and old.alarm.root is not None:
+                self._by_root.get(old.alarm.root, set()).discard(key)
+            if t.alarm.root is not None:
+                self._by_root.setdefault(t.alarm.root, set()).add(key)
+        due = _deadline(t, self.cfg)
+        if due is not None and self.next_due is not None:
+            self.next_due = min(self.next_due, due)
+
+    def remove(self, key: AlarmKey) -> None:
+        old = self.tracks.pop(key)
+        self.touched.discard(key)
+        if self._by_root is not None and old.alarm.root is not None:
+            self._by_root.get(old.alarm.root, set()).discard(key)
+
+    def pointing_at(self, root: AlarmKey) -> list[AlarmKey]:
+        """Keys of alarms raised or clearing whose root is ``root``, sorted."""
+        if self._by_root is None:
+            self._by_root = {}
+            for k, t in self.tracks.items():
+                if t.alarm.root is not None:
+                    self._by_root.setdefault(t.alarm.root, set()).add(k)
+        return sorted(k for k in self._by_root.get(root, ()) if self.tracks[k].alarm.state in _UP)
 
     def record(self, t: Track, change: str) -> None:
-        self.tracks[t.alarm.key] = t
+        self.put(t)
         self.actions.append(RecordAlarm(t.alarm, change))
 
     # --- conditions ---
@@ -252,28 +289,28 @@ class _Work:
             clear_hold = self.cfg.default_clear_hold_s if c.clear_hold_s is None else c.clear_hold_s
             if t is None:
                 a = Alarm(key, c.severity, AlarmState.PENDING, c.time, c.time, text=c.text)
-                self.tracks[key] = Track(a, now, hold, clear_hold)
+                self.put(Track(a, now, hold, clear_hold))
             elif t.alarm.state == AlarmState.CLEARED:
                 a = replace(t.alarm, state=AlarmState.PENDING, last_seen=c.time, severity=c.severity, text=c.text)
-                self.tracks[key] = Track(a, now, hold, clear_hold)
+                self.put(Track(a, now, hold, clear_hold))
             elif t.alarm.state == AlarmState.CLEARING:
                 a = replace(t.alarm, state=AlarmState.RAISED, last_seen=c.time)
-                self.tracks[key] = replace(t, alarm=a, clear_hold_s=clear_hold)
+                self.put(replace(t, alarm=a, clear_hold_s=clear_hold))
             else:
-                self.tracks[key] = replace(t, alarm=replace(t.alarm, last_seen=c.time), clear_hold_s=clear_hold)
+                self.put(replace(t, alarm=replace(t.alarm, last_seen=c.time), clear_hold_s=clear_hold))
         elif t is not None:
             if t.alarm.state == AlarmState.PENDING:
                 self._drop_pending(t)
             elif t.alarm.state == AlarmState.RAISED:
                 clear_hold = t.clear_hold_s if c.clear_hold_s is None else c.clear_hold_s
                 a = replace(t.alarm, state=AlarmState.CLEARING)
-                self.tracks[key] = replace(t, alarm=a, since=now, clear_hold_s=clear_hold)
+                self.put(replace(t, alarm=a, since=now, clear_hold_s=clear_hold))
 
     def _drop_pending(self, t: Track) -> None:
         if t.alarm.cleared_at is None:
-            del self.tracks[t.alarm.key]
+            self.remove(t.alarm.key)
         else:
-            self.tracks[t.alarm.key] = replace(t, alarm=replace(t.alarm, state=AlarmState.CLEARED))
+            self.put(replace(t, alarm=replace(t.alarm, state=AlarmState.CLEARED)))
 
     def _flap(self, c: Condition) -> bool:
         """Count the change; True when the condition is absorbed by a (new or standing) flapping alarm."""
@@ -281,11 +318,12 @@ class _Work:
         f = self.flaps.get(c.key)
         hold = cfg.default_hold_s if c.hold_s is None else c.hold_s
         clear_hold = cfg.default_clear_hold_s if c.clear_hold_s is None else c.clear_hold_s
+        changed = f is not None and f.active != c.active
         if f is None:
             if not c.active:
                 return False
             f = Flap(True, (), hold, clear_hold, c.severity)
-        elif f.active != c.active:
+        elif changed:
             recent = tuple(x for x in f.changes if now - x < _s(cfg.flap_window_s))
             f = Flap(c.active, (*recent, now), f.hold_s, f.clear_hold_s, f.severity)
         if c.active:
@@ -294,7 +332,8 @@ class _Work:
         fk = AlarmKey(c.key.device, Kind.INTERFACE_FLAPPING, c.key.resource)
         ft = self.tracks.get(fk)
         if ft is not None and ft.alarm.state in _UP:
-            self.tracks[fk] = replace(ft, alarm=replace(ft.alarm, last_seen=c.time, state=AlarmState.RAISED))
+            if changed:  # last_seen of a flapping alarm is its port's last change: the quiet time counts from it
+                self.put(replace(ft, alarm=replace(ft.alarm, last_seen=c.time)))
             return True
         if len(f.changes) < cfg.flap_transitions:
             return False
@@ -339,15 +378,20 @@ class _Work:
         elif not t.settled and a.root is None and not a.maintenance:
             log.info("device=%s alarm=%s cleared within its group window: no ticket %s", key.device, key, why)
         settle = self.now + _s(self.cfg.group_window_s)
-        for k2, t2 in sorted(self.tracks.items()):
-            if t2.alarm.root == key and t2.alarm.state in _UP:
-                own_maint = t2.alarm.raised_at is not None and self.cal.in_window(k2.device, t2.alarm.raised_at)
-                a2 = replace(t2.alarm, root=None, maintenance=own_maint)
-                self.tracks[k2] = replace(t2, alarm=a2, settle_at=settle, settled=False)
+        for k2 in self.pointing_at(key):
+            t2 = self.tracks[k2]
+            own_maint = t2.alarm.raised_at is not None and self.cal.in_window(k2.device, t2.alarm.raised_at)
+            a2 = replace(t2.alarm, root=None, maintenance=own_maint)
+            self.put(replace(t2, alarm=a2, settle_at=settle, settled=False))
 
     def advance(self) -> None:
+        """Fire the timers due at ``now``: every track's when a stored deadline is due, else only those of
+        the tracks this step touched (the rest cannot be due before ``base_due``)."""
         now = self.now
-        for key in sorted(self.tracks):
+        if self.next_due is not None and now < self.next_due:
+            return
+        partial = self.base_due is not None and now < self.base_due
+        for key in sorted(self.touched if partial else self.tracks):
             t = self.tracks.get(key)
             if t is None:
                 continue
@@ -358,15 +402,24 @@ class _Work:
                 self._clear(t)
             elif st == AlarmState.RAISED and key.kind == Kind.INTERFACE_FLAPPING:
                 self._flap_quiet(t)
-        self._purge()
-        self._settle()
+        if not partial:
+            self._purge()
+        self._settle(partial)
+        if partial:
+            assert self.base_due is not None
+            dues = [d for d in (_deadline(self.tracks[k], self.cfg) for k in self.touched) if d is not None]
+            self.next_due = min([self.base_due, *dues])
+            return
+        dues = [d for d in (_deadline(t, self.cfg) for t in self.tracks.values()) if d is not None]
+        self.next_due = min(dues, default=None)
+        if self.next_due is None:
+            self.next_due = now + _s(max(self.cfg.occurrence_window_s, 1.0))
 
     def _flap_quiet(self, t: Track) -> None:
         key = t.alarm.key
         port = AlarmKey(key.device, Kind.INTERFACE_DOWN, key.resource)
         f = self.flaps.get(port)
-        last = f.changes[-1] if f is not None and f.changes else t.alarm.raised_at or t.since
-        if last + _s(self.cfg.flap_quiet_s) > self.now:
+        if t.alarm.last_seen + _s(self.cfg.flap_quiet_s) > self.now:
             return
         self._clear(replace(t, since=self.now))
         if f is not None:
@@ -376,14 +429,14 @@ class _Work:
                 a = Alarm(port, f.severity, AlarmState.PENDING, self.now, self.now, text=f"{key.resource} down")
                 if pt is not None:
                     a = replace(pt.alarm, state=AlarmState.PENDING, last_seen=self.now)
-                self.tracks[port] = Track(a, self.now, f.hold_s, f.clear_hold_s)
+                self.put(Track(a, self.now, f.hold_s, f.clear_hold_s))
 
     def _purge(self) -> None:
         keep = _s(self.cfg.occurrence_window_s)
         for key, t in list(self.tracks.items()):
             a = t.alarm
             if a.state == AlarmState.CLEARED and a.cleared_at is not None and a.cleared_at + keep <= self.now:
-                del self.tracks[key]
+                self.remove(key)
         window = _s(self.cfg.flap_window_s)
         for key, f in list(self.flaps.items()):
             recent = tuple(x for x in f.changes if self.now - x < window)
@@ -396,11 +449,12 @@ class _Work:
 
     # --- correlation ---
 
-    def _settle(self) -> None:
+    def _settle(self, partial: bool) -> None:
         now = self.now
+        candidates = ((k, self.tracks[k]) for k in self.touched) if partial else self.tracks.items()
         due = sorted(
             (t.settle_at, k)
-            for k, t in self.tracks.items()
+            for k, t in candidates
             if t.alarm.state in _UP and not t.settled and t.settle_at is not None and t.settle_at <= now
         )
         if not due:
@@ -417,7 +471,7 @@ class _Work:
             t = self.tracks[key]
             if root == key:
                 settled[key] = None
-                self.tracks[key] = replace(t, settled=True)
+                self.put(replace(t, settled=True))
                 new_roots.append(key)
                 continue
             self._join(key, root, settled, attach)
@@ -439,9 +493,7 @@ class _Work:
         attach: dict[AlarmKey, list[AlarmKey]],
     ) -> None:
         """Make ``key`` (and whatever pointed at it) a symptom of ``root``."""
-        moved = [key] + [
-            k for k, x in sorted(self.tracks.items()) if x.alarm.root == key and x.alarm.state in _UP and k != key
-        ]
+        moved = [key] + [k for k in self.pointing_at(key) if k != key]
         rt = self.tracks[root]
         for k in moved:
             x = self.tracks[k]
@@ -452,7 +504,7 @@ class _Work:
             attach.setdefault(root, []).extend(moved)
 
     def _symptoms(self, root: AlarmKey) -> tuple[Alarm, ...]:
-        return tuple(t.alarm for _, t in sorted(self.tracks.items()) if t.alarm.root == root and t.alarm.state in _UP)
+        return tuple(self.tracks[k].alarm for k in self.pointing_at(root))
 
     def _ticketable(self, t: Track) -> bool:
         return not t.alarm.maintenance and t.alarm.severity in self.cfg.ticket_severities
@@ -467,7 +519,7 @@ class _Work:
         self.actions.append(
             OpenTicket(t.alarm, symptoms, imp, self.topo.region.get(dev, ""), self.topo.site.get(dev, ""))
         )
-        self.tracks[key] = replace(t, ticketed=True)
+        self.put(replace(t, ticketed=True))
 
     def _attach(self, root: AlarmKey, keys: list[AlarmKey]) -> None:
         new = tuple(self.tracks[k].alarm for k in sorted(set(keys)))
@@ -490,10 +542,15 @@ def step(
     Carry the actions out (idempotently) *before* persisting the returned state: a crash in between then
     repeats them on restart instead of losing them.
     """
-    if isinstance(item, Condition) and not item.active:
-        quiet = item.key not in state.tracks and item.key not in state.flaps
-        if quiet and not any(_is_due(t, now, settings) for t in state.tracks.values()):
-            return state, ()
+    if (
+        isinstance(item, Condition)
+        and not item.active
+        and item.key not in state.tracks
+        and item.key not in state.flaps
+        and state.next_due is not None
+        and now < state.next_due
+    ):
+        return state, ()  # nothing to clear and no timer due: the common "all is well" poll
     w = _Work(state, topology, now, settings, maintenance or MaintenanceCalendar())
     if isinstance(item, Condition):
         w.condition(item)
@@ -501,15 +558,19 @@ def step(
     return w.freeze(), tuple(w.actions)
 
 
-def _is_due(t: Track, now: datetime, cfg: EngineSettings) -> bool:
-    """Whether advancing time to ``now`` would change this track (the fast path for quiet inputs)."""
-    st = t.alarm.state
+def _deadline(t: Track, cfg: EngineSettings) -> datetime | None:
+    """When this track's next timer fires (hold-down, clear hold-down, group window, flap quiet, purge)."""
+    a = t.alarm
+    st = a.state
     if st == AlarmState.PENDING:
-        return t.since + _s(t.hold_s) <= now
-    if st in _UP and not t.settled and t.settle_at is not None and t.settle_at <= now:
-        return True
+        return t.since + _s(t.hold_s)
+    dues = []
+    if st in _UP and not t.settled and t.settle_at is not None:
+        dues.append(t.settle_at)
     if st == AlarmState.CLEARING:
-        return t.since + _s(t.clear_hold_s) <= now
-    if st == AlarmState.RAISED:
-        return t.alarm.key.kind == Kind.INTERFACE_FLAPPING
-    return t.alarm.cleared_at is not None and t.alarm.cleared_at + _s(cfg.occurrence_window_s) <= now
+        dues.append(t.since + _s(t.clear_hold_s))
+    if st == AlarmState.RAISED and a.key.kind == Kind.INTERFACE_FLAPPING:
+        dues.append(a.last_seen + _s(cfg.flap_quiet_s))
+    if st == AlarmState.CLEARED and a.cleared_at is not None:
+        dues.append(a.cleared_at + _s(cfg.occurrence_window_s))
+    return min(dues, default=None)

@@ -6,7 +6,7 @@ The topology is the lab's inventory.yaml. Time advances by Ticks every 5 s betwe
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -160,6 +160,15 @@ RECORD_CASES = {
          (940, ("record", k(OLT, Kind.INTERFACE_FLAPPING, "GPON 0/1/0"), "cleared")),
          (970, ("record", k(OLT, Kind.INTERFACE_DOWN, "GPON 0/1/0"), "raised"))],
     ),
+    "flap: a raised port-down is superseded by the flapping alarm": (
+        [(0, port(OLT, "GPON 0/1/0")), (40, port(OLT, "GPON 0/1/0", False)), (50, port(OLT, "GPON 0/1/0")),
+         (60, port(OLT, "GPON 0/1/0", False)), (70, port(OLT, "GPON 0/1/0")), (80, port(OLT, "GPON 0/1/0", False))],
+        1100,
+        [(30, ("record", k(OLT, Kind.INTERFACE_DOWN, "GPON 0/1/0"), "raised")),
+         (70, ("record", k(OLT, Kind.INTERFACE_DOWN, "GPON 0/1/0"), "cleared")),
+         (70, ("record", k(OLT, Kind.INTERFACE_FLAPPING, "GPON 0/1/0"), "flapping")),
+         (980, ("record", k(OLT, Kind.INTERFACE_FLAPPING, "GPON 0/1/0"), "cleared"))],
+    ),
     "flap: 3 changes only, no flapping": (
         [(0, port(OLT, "GPON 0/1/0")), (10, port(OLT, "GPON 0/1/0", False)), (20, port(OLT, "GPON 0/1/0")),
          (30, port(OLT, "GPON 0/1/0", False))],
@@ -247,6 +256,11 @@ TICKET_CASES = {
         [(110, ("open", k(OLT, Kind.PON_DOWN, "0/1/0"),
                 (k(OLT, Kind.ONU_LOS, "0/1/0:1"), k(OLT, Kind.ONU_LOS, "0/1/0:2"), k(OLT, Kind.ONU_LOS, "0/1/0:3")),
                 3))],
+    ),
+    "root still in its hold-down when the symptom's window ends: the symptom waits for it": (
+        [(0, down(OLT)), (80, C(AGG, hold=60))],
+        300,
+        [(230, ("open", k(AGG), (k(OLT),), 1))],
     ),
     "a root that clears within its window opens nothing": (
         [(0, down(OLT)), (10, up(OLT))],
@@ -343,3 +357,23 @@ def test_storm_opens_one_ticket_per_root(order: list[C], times: list[int]) -> No
     assert sorted(covered) == sorted(str(AlarmKey(c.device, c.kind)) for c in STORM if c.device not in (AGG, AGG2))
     by_root = {str(a.root.key): {str(s.key) for s in a.symptoms} for a in opened}
     assert k(DIST) in by_root[k(AGG)]  # dual-homed: its primary upstream's root
+
+
+# --- the fast path (timers only for touched tracks) decides exactly as a full scan on every step ---------------
+
+EVENTS = [down(AGG), up(AGG), down(OLT), up(OLT), port(OLT, "GPON 0/1/0"), port(OLT, "GPON 0/1/0", False),
+          C(OLT, Kind.PON_DOWN, "0/1/0"), C(OLT, Kind.ONU_LOS, "0/1/0:1"), down(DIST), down(AGG2), up(AGG2)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 1500), st.sampled_from(EVENTS)), max_size=40))
+def test_fast_path_equals_full_scan(script: list[tuple[int, C]]) -> None:
+    inputs: list[tuple[float, int, Condition | Tick]] = [(t, 0, c.at(t)) for t, c in script]
+    inputs += [(float(t), 1, Tick(at(t))) for t in range(0, 1800, 15)]
+    inputs.sort(key=lambda x: (x[0], x[1]))
+    fast, full = EngineState(), EngineState()
+    for t, _, item in inputs:
+        fast, a1 = step(fast, item, topology(), at(t), settings=CFG)
+        full, a2 = step(replace(full, next_due=None), item, topology(), at(t), settings=CFG)
+        assert a1 == a2
+    assert fast.tracks == full.tracks
