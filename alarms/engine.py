@@ -78,10 +78,11 @@ class EngineSettings:
     priority: Priority = field(default_factory=Priority)
 
     @classmethod
-    def from_config(cls, cfg: AlarmsConfig) -> EngineSettings:
+    def from_config(cls, cfg: AlarmsConfig, poll_interval_s: float) -> EngineSettings:
+        """``poll_interval_s``: the longest job interval (netqos.yaml), for an ``auto`` group window."""
         f = cfg.rules.flap
         return cls(
-            group_window_s=cfg.group_window_s,
+            group_window_s=cfg.group_window(poll_interval_s),
             occurrence_window_s=cfg.occurrence_window_s,
             flap_enabled=f.enabled,
             flap_transitions=f.transitions,

@@ -209,14 +209,31 @@ class MaintenanceWindow(_Model):
 
 class AlarmsConfig(_Model):
     rules: Rules = Rules()
-    group_window_s: float = Field(default=90.0, ge=0)
-    """How long a raised alarm waits for its root before a ticket is opened (poll interval + hold-down)."""
+    group_window_s: float | Literal["auto"] = "auto"
+    """How long a raised alarm waits for its root before a ticket is opened, seconds; ``auto``: the longest
+    poll interval plus the longest hold-down (see :meth:`group_window`)."""
     occurrence_window_s: float = Field(default=3600.0, ge=0)
     """A cleared alarm raised again within this long is the same alarm, its occurrence count + 1."""
     ticket_severities: tuple[SeverityName, ...] = ("critical", "major", "minor")
     """Roots of these severities open tickets; others are only recorded."""
     priority: Priority = Priority()
     maintenance: tuple[MaintenanceWindow, ...] = ()
+
+    @field_validator("group_window_s")
+    @classmethod
+    def _non_negative(cls, v: float | str) -> float | str:
+        if not isinstance(v, str) and v < 0:
+            raise ValueError("must be >= 0 (or auto)")
+        return v
+
+    def group_window(self, poll_interval_s: float) -> float:
+        """The group window in seconds: as configured, or for ``auto`` one poll interval (the longest job
+        interval: a root's poll may come that much after its symptoms') plus the longest hold-down."""
+        if not isinstance(self.group_window_s, str):
+            return self.group_window_s
+        rules = [getattr(self.rules, name) for name in type(self.rules).model_fields]
+        holds = [r.hold_down_s for r in rules if isinstance(r, Rule) and r.enabled]
+        return poll_interval_s + max(holds, default=0.0)
 
 
 def _cross_references(doc: _Doc, cfg: AlarmsConfig, devices: Collection[str], sites: Collection[str]) -> list[Problem]:

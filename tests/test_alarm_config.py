@@ -31,7 +31,9 @@ def test_shipped_file_is_the_documented_defaults() -> None:
     assert cfg.rules.model_dump(exclude={"onu_rx_power"}) == defaults.rules.model_dump(exclude={"onu_rx_power"})
     assert cfg.rules.onu_rx_power.window("olt-sh-pd-01", "0/1/0").min_dbm == -30
     assert cfg.rules.onu_rx_power.window("olt-sh-mh-01", "1/1/1").min_dbm == -27
-    assert EngineSettings.from_config(cfg).group_window_s == 90
+    assert EngineSettings.from_config(cfg, poll_interval_s=30).group_window_s == 30 + 60  # + onu_los hold-down
+    fixed = cfg.model_copy(update={"group_window_s": 45.0})
+    assert EngineSettings.from_config(fixed, poll_interval_s=30).group_window_s == 45
 
 
 BAD = {
@@ -62,6 +64,7 @@ BAD = {
         ":4:15: maintenance[0].devices[0]: unknown device 'agg-sh-pd-99'",
     ),
     "not a mapping": ("- 1\n", ":1:1: expected a mapping"),
+    "group window neither a number nor auto": ("group_window_s: soon\n", ":1:1: group_window_s:"),
 }
 
 
