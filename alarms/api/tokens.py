@@ -56,6 +56,9 @@ class KdfParams:
     p: int = 1
 
 
+PRODUCTION_KDF = KdfParams()
+
+
 @dataclass(frozen=True, slots=True)
 class TokenRecord:
     token_id: str
@@ -95,7 +98,7 @@ def _scrypt(secret: str, salt: bytes, kdf: KdfParams) -> bytes:
 
 
 def new_token(
-    name: str, role: ApiRole, team: str | None, now: datetime, kdf: KdfParams = KdfParams()
+    name: str, role: ApiRole, team: str | None, now: datetime, kdf: KdfParams = PRODUCTION_KDF
 ) -> tuple[str, TokenRecord]:
     """A fresh token (shown once) and the record to store (no way back from the record to the token)."""
     if not NAME_RE.fullmatch(name):
@@ -119,7 +122,7 @@ def verify(token: str, record: TokenRecord) -> bool:
 
 
 def issue(store: TokenStore, name: str, role: ApiRole, team: str | None, now: datetime,
-          kdf: KdfParams = KdfParams()) -> str:
+          kdf: KdfParams = PRODUCTION_KDF) -> str:
     """Create and store a token; returns the token text, which is not kept anywhere."""
     if any(r.name == name for r in store.all()):
         raise TokenError(f"a token named {name!r} exists already")
