@@ -170,3 +170,40 @@ def test_conditions_carry_the_rule() -> None:
     assert (cold.active, cold.clear_hold_s) == (False, 300)
     (down,) = feed([trap(OLT, "linkDown", "GPON 0/1/0")])[0]
     assert down.hold_s == 30.0  # a trap raising a polled kind waits that rule's hold-down
+
+
+# --- detection feeding the engine: failed polls of an aggregation router and its OLT → one ticket ---------------
+
+PIPELINE = {
+    "OLT fails first": [("olt-sh-pd-01", 0), ("agg-sh-pd-01", 20)],
+    "aggregation router fails first": [("agg-sh-pd-01", 0), ("olt-sh-pd-01", 25)],
+}
+
+
+@pytest.mark.parametrize("offsets", PIPELINE.values(), ids=PIPELINE.keys())
+def test_polls_to_one_ticket(offsets: list[tuple[str, int]]) -> None:
+    from alarms.engine import EngineSettings, EngineState, step
+    from alarms.model import OpenTicket, Tick
+
+    cfg = load_alarms(ROOT / "config" / "alarms.yaml")
+    settings = EngineSettings.from_config(cfg, poll_interval_s=30)
+    det, eng = DetectorState(), EngineState()
+    timeline: list[tuple[int, PollResult | Tick]] = []
+    for device, off in offsets:
+        timeline += [(off + 30 * i, poll(device, error="timeout")) for i in range(8)]
+    timeline += [(t, Tick(T0 + timedelta(seconds=t))) for t in range(0, 300, 5)]
+    timeline.sort(key=lambda x: (x[0], isinstance(x[1], Tick)))
+    opened: list[OpenTicket] = []
+    for t, item in timeline:
+        now = T0 + timedelta(seconds=t)
+        conds: tuple[Condition, ...] = ()
+        if isinstance(item, PollResult):
+            det, conds = detect(det, item, cfg.rules, topology(), now)
+        inputs: list[Condition | Tick] = [*conds, Tick(now)]
+        for x in inputs:
+            eng, actions = step(eng, x, topology(), now, settings=settings)
+            opened += [a for a in actions if isinstance(a, OpenTicket)]
+    assert [(str(o.root.key), [str(s.key) for s in o.symptoms]) for o in opened] == [
+        ("agg-sh-pd-01|device_unreachable|", ["olt-sh-pd-01|device_unreachable|"])
+    ]
+    assert opened[0].impact.priority == 1 and "ENT-PD-0003" in [s.service_id for s in opened[0].impact.services]
