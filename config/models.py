@@ -120,6 +120,14 @@ class Device(_Model):
     site: Name
     upstream: tuple[Upstream, ...] = ()
     monitored_ports: tuple[str, ...] = ()
+    ssh_port: int = Field(default=22, ge=1, le=65535)
+    """The SSH port (``port`` is the SNMP port)."""
+    ssh_platform: str | None = None
+    """netmiko device_type; None = from the profile (huawei_smartax, cisco_ios)."""
+    ssh_host_key_check: bool = True
+    """SSH host keys are verified against settings.ssh.known_hosts; False only as an explicit opt-out."""
+    pon_ports: tuple[str, ...] = ()
+    """OLTs: the PON ports (``F/S/P``) the ``ssh_onu`` job reads."""
     snmp_engine_id: str | None = Field(default=None, pattern=r"^(0x)?[0-9A-Fa-f]{10,64}$")
     """Hex SNMPv3 engine ID of this device (5–32 octets); needed to receive its v3 TRAPs."""
     enabled: bool = True
@@ -249,6 +257,12 @@ class TicketSettings(_Model):
     database_url: str = "sqlite:///var/tickets.db"
 
 
+class SshSettings(_Model):
+    known_hosts: str = "config/known_hosts"
+    conn_timeout_s: float = Field(default=5.0, gt=0)
+    command_timeout_s: float = Field(default=10.0, gt=0)
+
+
 class Settings(_Model):
     influxdb: InfluxSettings
     jobs: dict[Name, Job] = {"system": Job(interval_s=60), "interfaces": Job(interval_s=60)}
@@ -256,5 +270,6 @@ class Settings(_Model):
     sink: SinkSettings = SinkSettings()
     spool: SpoolSettings = SpoolSettings()
     tickets: TicketSettings = TicketSettings()
+    ssh: SshSettings = SshSettings()
     timezone: str = "Asia/Shanghai"
     language: Literal["zh-CN", "en"] = "zh-CN"

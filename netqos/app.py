@@ -30,6 +30,9 @@ from collectors.sink.lineproto import encode
 from collectors.snmp.collect import SnmpCollector
 from collectors.snmp.detect import AUTO, ProfileResolver
 from collectors.snmp.pysnmp_client import PysnmpEngine
+from collectors.ssh.collect import SshCollector, ssh_poll_jobs
+from collectors.ssh.pool import SessionPool
+from collectors.ssh.session import NetmikoSession, SshTarget
 from collectors.traps.decode import TrapDecoder
 from collectors.traps.model import EventHandler
 from collectors.traps.receiver import TrapReceiver
@@ -241,8 +244,37 @@ def poll_jobs(loaded: Loaded) -> list[PollJob]:
         site = inv.site(d.site)
         tags = {m.TAG_SITE: site.name, m.TAG_REGION: site.region, m.TAG_ROLE: d.role.value}
         for name, job in settings.jobs.items():
-            jobs.append(PollJob(d.name, name, job.interval_s, job.timeout_s, tags))
+            if not name.startswith(SSH_JOB_PREFIX):
+                jobs.append(PollJob(d.name, name, job.interval_s, job.timeout_s, tags))
     return jobs
+
+
+SSH_JOB_PREFIX = "ssh_"
+SSH_PLATFORMS = {"huawei_smartax": "huawei_smartax", "cisco_iosxe": "cisco_ios", "cisco_iosxr": "cisco_xr"}
+"""netmiko device_type by profile, for devices whose inventory entry does not name ``ssh_platform``."""
+
+
+def ssh_targets(inv: Inventory, settings: Settings) -> dict[str, SshTarget]:
+    """The SSH target of every enabled device with SSH credentials (secrets resolved, host keys checked
+    against ``settings.ssh.known_hosts`` unless the device opts out)."""
+    out: dict[str, SshTarget] = {}
+    for d in inv.devices:
+        if not d.enabled or d.ssh is None:
+            continue
+        platform = d.ssh_platform or SSH_PLATFORMS.get(d.profile)
+        if platform is None:
+            log.warning("device=%s: SSH credentials but no ssh_platform and profile %s; no SSH jobs", d.name, d.profile)
+            continue
+        cred = inv.credentials.ssh[d.ssh]
+        site = inv.site(d.site)
+        out[d.name] = SshTarget(
+            name=d.name, address=d.address, platform=platform, username=cred.username, password=cred.password,
+            key_file=cred.key_file, port=d.ssh_port, known_hosts=settings.ssh.known_hosts,
+            host_key_check=d.ssh_host_key_check, conn_timeout_s=settings.ssh.conn_timeout_s,
+            command_timeout_s=settings.ssh.command_timeout_s, pons=d.pon_ports,
+            tags={m.TAG_DEVICE: d.name, m.TAG_SITE: site.name, m.TAG_REGION: site.region, m.TAG_ROLE: d.role.value},
+        )
+    return out
 
 
 def trap_receiver(
@@ -296,7 +328,14 @@ async def run(
                 for d in inv.devices
             }
 
+            ssh_by_name = ssh_targets(inv, settings)
+            pool = SessionPool(NetmikoSession.open)
+            ssh_interval = next((j.interval_s for n, j in settings.jobs.items() if n.startswith(SSH_JOB_PREFIX)), 60.0)
+            ssh = SshCollector(ssh_by_name, pool, RateTracker(Limits(interval_s=ssh_interval)), utc_now)
+
             async def run_one(device: str, job: str) -> PollResult:
+                if job.startswith(SSH_JOB_PREFIX):
+                    return await ssh.collect(device, job)
                 target, configured = targets[device]
                 profile = await resolver.resolve(target, configured)
                 return await collector.collect(target, profile, job)
@@ -310,7 +349,10 @@ async def run(
                 ifnames.observe(result.samples)
 
             receiver = trap_receiver(config_dir, inv, ifnames, on_event, sink)
-            jobs = poll_jobs(loaded)
+            ssh_jobs = {
+                n: (j.interval_s, j.timeout_s) for n, j in settings.jobs.items() if n.startswith(SSH_JOB_PREFIX)
+            }
+            jobs = poll_jobs(loaded) + ssh_poll_jobs(ssh_by_name.values(), ssh_jobs)
             scheduler = PollScheduler(
                 jobs, run_one, sink, max_concurrency=settings.scheduler.max_concurrency, on_result=on_result
             )
@@ -332,6 +374,7 @@ async def run(
             await scheduler.stop()
             if receiver is not None:
                 await receiver.stop()
+            await pool.close()
             stats = scheduler.stats
     finally:
         await sink.close()

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(influxdb snmpd snmp victoria-metrics prometheus-snmp-exporter python3-venv iproute2 time chromium
+APT_PACKAGES=(influxdb snmpd snmp victoria-metrics prometheus-snmp-exporter python3-venv iproute2 time postgresql chromium
               openssh-server)  # openssh-server: sshd started by hand by the SSH tests
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

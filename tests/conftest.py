@@ -5,4 +5,7 @@ pytest_plugins = [
     "tests.servers.snmpd",
     "tests.servers.influx",
     "tests.servers.victoria",
+    "tests.servers.sshd",
+    "tests.servers.fakenos_olt",
+    "tests.servers.postgres",
 ]

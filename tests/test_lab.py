@@ -468,7 +468,7 @@ def transform_of(device: str, stem: str, epoch: int) -> list[Record]:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     if shutil.which("snmpget") is None:
-        pytest.skip("net-snmp CLI (apt snmp) not installed")
+        pytest.fail("net-snmp CLI (apt snmp) not installed")
     ports = {name: free_udp_port() for name in LIVE}
     inv = inventory(LIVE, ports)
     state_dir = tmp_path_factory.mktemp("lab") / "var" / "lab"

@@ -320,14 +320,13 @@ def generated() -> Iterator[tuple[Target, list[gen_olt.Onu]]]:
 
 
 async def _poll_generated(profiles: ProfileSet, target: Target, limit: float | None) -> tuple[PollResult, float]:
-    from collectors.snmp.gated import GatedPysnmpClient
     from collectors.snmp.pysnmp_client import PysnmpEngine
 
     prof = profiles.get("huawei_smartax")
     limited = ProfileSet({**profiles.profiles, "olt": type(prof)(
         "olt", prof.vendor, prof.detect, prof.groups, prof.source, limit)})
     async with PysnmpEngine() as engine:
-        col = SnmpCollector(limited, lambda t: GatedPysnmpClient(engine, t), RateTracker(Limits(60)), lambda: T0)
+        col = SnmpCollector(limited, engine.client, RateTracker(Limits(60)), lambda: T0)
         t0 = time.perf_counter()
         result = await col.collect(target, "olt", "onu")
         return result, time.perf_counter() - t0

@@ -18,8 +18,8 @@ from collectors.ssh.collect import JOB_ONU, SshCollector
 from collectors.ssh.pool import SessionPool
 from collectors.ssh.session import NetmikoSession, SshError, SshTarget
 from lab.fakenos_olt import LAB_PONS, LabOnu, lab_onus
-from tests.servers.fakenos_olt import FakenosOlt, fakenos_olt  # noqa: F401  (fixture)
-from tests.servers.sshd import SshdServer, keygen, sshd_server  # noqa: F401  (fixture)
+from tests.servers.fakenos_olt import FakenosOlt
+from tests.servers.sshd import SshdServer, keygen
 
 AT = datetime(2026, 3, 1, tzinfo=UTC)
 TAGS = {m.TAG_DEVICE: "olt-lab", m.TAG_SITE: "lab", m.TAG_REGION: "sh", m.TAG_ROLE: "olt"}
@@ -48,7 +48,7 @@ def olt_target(olt: FakenosOlt, **kw: object) -> SshTarget:
     return replace(base, **kw)  # type: ignore[arg-type]
 
 
-async def test_fakenos_olt_onu_samples_equal_the_table(fakenos_olt: FakenosOlt) -> None:  # noqa: F811
+async def test_fakenos_olt_onu_samples_equal_the_table(fakenos_olt: FakenosOlt) -> None:
     pool = SessionPool(NetmikoSession.open)
     collector = SshCollector({"olt-lab": olt_target(fakenos_olt)}, pool, RateTracker(Limits(300)), lambda: AT)
     try:
@@ -70,7 +70,7 @@ async def test_fakenos_olt_onu_samples_equal_the_table(fakenos_olt: FakenosOlt) 
         }
 
 
-async def test_fakenos_olt_unknown_host_key_is_a_failed_poll(fakenos_olt: FakenosOlt) -> None:  # noqa: F811
+async def test_fakenos_olt_unknown_host_key_is_a_failed_poll(fakenos_olt: FakenosOlt) -> None:
     with tempfile.TemporaryDirectory(prefix="netqos-kh-") as tmp:
         empty = Path(tmp) / "known_hosts"
         empty.write_text("")
@@ -103,7 +103,7 @@ def other_key() -> Iterator[str]:
     ],
 )
 async def test_openssh_host_key_verification(
-    sshd_server: SshdServer,  # noqa: F811
+    sshd_server: SshdServer,
     other_key: str,
     known_hosts: str,
     check: bool,

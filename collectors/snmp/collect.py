@@ -567,7 +567,7 @@ class SnmpCollector:
 
     A profile's ``max_requests_per_s`` is enforced per device across its jobs (a token bucket on the
     injected ``monotonic`` clock and ``sleep``); per PDU with a :class:`~collectors.snmp.ratelimit.Gateable`
-    client (``collectors.snmp.gated.gated_client_factory``), else per port call.
+    client (:class:`PysnmpClient` has ``use_gate``), else per port call.
 
     Device faults (timeouts, auth, unreachable, odd answers) become a PollResult with ``error``;
     the system job of an unreachable device still yields a ``device`` sample with ``reachable=0``.

@@ -50,6 +50,7 @@ from pysnmp.proto.rfc1902 import (
 )
 
 from collectors.model import SnmpError, SnmpStats, SnmpValue, Target
+from collectors.snmp.ratelimit import Gate
 
 __all__ = [
     "AUTH_PROTOCOLS",
@@ -319,6 +320,11 @@ class PysnmpClient:
         self._transport: UdpTransportTarget | None = None
         self._requests = 0
         self._varbinds = 0
+        self._gate: Gate | None = None
+
+    def use_gate(self, gate: Gate | None) -> None:
+        """Wait on ``gate`` before every request PDU (a GET, each GETBULK of a walk): a profile's rate limit."""
+        self._gate = gate
 
     @property
     def target(self) -> Target:
@@ -387,6 +393,8 @@ class PysnmpClient:
     async def _request(
         self, command: Any, var_binds: list[ObjectType], bulk: tuple[int, int] | None = None
     ) -> list[tuple[ObjectIdentifier, Any]]:
+        if self._gate is not None:
+            await self._gate.wait()
         transport = await self._transport_target()
         args: tuple[Any, ...] = (self._engine.engine, self._auth, transport, self._context)
         if bulk is not None:

@@ -6,7 +6,7 @@ all its jobs: :class:`SnmpCollector` keeps one :class:`Throttle` per device and 
 
 - :class:`TokenBucket` — the arithmetic only: ``reserve(now)`` takes a token and says how long to wait.
 - :class:`Throttle` — the bucket plus an injected clock and sleep: ``await throttle.wait()``.
-- :class:`collectors.snmp.gated.GatedPysnmpClient` — :class:`PysnmpClient` waiting on its gate before
+- :class:`collectors.snmp.pysnmp_client.PysnmpClient` (``use_gate``) — waits on its gate before
   *every* PDU (each GETBULK of a table walk), the real limit.
 - :class:`ThrottledClient` — any :class:`SnmpClient` gated per port call (a whole walk is one call):
   the fallback for clients that cannot gate their PDUs (the in-memory test client).

@@ -38,7 +38,7 @@ class FakenosOlt:
 def fakenos_olt() -> Iterator[FakenosOlt]:
     """The lab OLT (``python -m lab.fakenos_olt``) on a free 127.0.0.1 port."""
     if not FAKENOS_PY.exists():
-        pytest.skip(".venv-fakenos is missing (scripts/setup.sh creates it)")
+        pytest.fail(".venv-fakenos is missing (scripts/setup.sh creates it)")
     with tempfile.TemporaryDirectory(prefix="netqos-fakenos-") as tmp:
         root = Path(tmp)
         pub = keygen(root / "hostkey", "rsa")

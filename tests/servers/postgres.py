@@ -166,10 +166,10 @@ def postgres() -> Iterator[PgAdmin]:
     pytest.importorskip("psycopg")
     bindir = pg_bindir()
     if bindir is None:
-        pytest.skip("PostgreSQL server binaries not found (apt-get install postgresql)")
+        pytest.fail("PostgreSQL server binaries not found (apt-get install postgresql)")
     user = _run_as()
     if os.geteuid() == 0 and user is None:
-        pytest.skip("running as root and there is no 'postgres' user to run PostgreSQL as")
+        pytest.fail("running as root and there is no 'postgres' user to run PostgreSQL as")
     with tempfile.TemporaryDirectory(prefix="netqos-pg-") as tmp:
         server = PostgresServer(bindir, Path(tmp), free_port(), user)
         server.start()

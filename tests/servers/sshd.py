@@ -96,9 +96,9 @@ def sshd_config(root: Path, port: int) -> str:
 def sshd_server() -> Iterator[SshdServer]:
     """OpenSSH sshd on a free 127.0.0.1 port with a password user; stopped at session end."""
     if not os.path.exists(SSHD):
-        pytest.skip("openssh-server is not installed (scripts/setup.sh installs it)")
+        pytest.fail("openssh-server is not installed (scripts/setup.sh installs it)")
     if os.geteuid() != 0:
-        pytest.skip("the sshd fixture creates a test user: needs root")
+        pytest.fail("the sshd fixture creates a test user: needs root")
     _ensure_user()
     Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="netqos-sshd-") as tmp:

@@ -107,7 +107,7 @@ class VictoriaServer:
 def victoria(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VictoriaServer]:
     """A running victoria-metrics for the whole session (stopped at teardown)."""
     if shutil.which(VICTORIA) is None:
-        pytest.skip("victoria-metrics is not installed (apt-get install victoria-metrics)")
+        pytest.fail("victoria-metrics is not installed (apt-get install victoria-metrics)")
     server = VictoriaServer(tmp_path_factory.mktemp("victoria"), free_port())
     server.start()
     try:
