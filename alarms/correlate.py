@@ -67,7 +67,7 @@ class Topology:
             upstreams={d.name: tuple(Link(u.device, u.port) for u in d.upstream) for d in inv.devices},
             site={d.name: d.site for d in inv.devices},
             region={d.name: regions.get(d.site, "") for d in inv.devices},
-            monitored={d.name: frozenset(d.monitored_ports) for d in inv.devices},
+            monitored={d.name: frozenset((*d.monitored_ports, *d.pon_ports)) for d in inv.devices},
             services=tuple(
                 ServiceRef(
                     s.id, s.customer, s.service_class.value, s.subscribers,

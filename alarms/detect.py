@@ -101,6 +101,17 @@ def _sum(a: float | None, b: float | None) -> float | None:
     return sum(vals) if vals else None
 
 
+def _pon_in_service(s: Sample, device: str, pon: str, topo: Topology) -> bool:
+    """A PON port raises ``pon_down`` only in service: listed in the inventory (``pon_ports`` or
+    ``monitored_ports``, as ``0/1/3`` or ``GPON 0/1/3``) or with ONUs registered on it. Unused ports of an
+    OLT are down by nature."""
+    watched = topo.monitored.get(device, frozenset())
+    if pon in watched or any(w.endswith(f" {pon}") for w in watched):
+        return True
+    total = _num(s, m.F_ONUS_TOTAL)
+    return total is not None and total > 0
+
+
 def _sample(acc: _Acc, s: Sample, device: str, rules: Rules, topo: Topology) -> None:
     t = s.tags
     if s.measurement == m.DEVICE:
@@ -121,13 +132,16 @@ def _sample(acc: _Acc, s: Sample, device: str, rules: Rules, topo: Topology) -> 
         acc.threshold(device, "errors_high", ifname, errs, rules.errors_high)
     elif s.measurement == m.PON_PORT:
         pon, oper = t.get(m.TAG_PON, ""), _num(s, m.F_OPER_STATUS)
-        if oper is not None:
+        if oper is not None and _pon_in_service(s, device, pon, topo):
             down = int(oper) in _DOWN_OPER
             acc.flag(AlarmKey(device, Kind.PON_DOWN, pon), down, rules.pon_down, f"PON {pon} down" if down else "")
     elif s.measurement == m.ONU:
         _onu(acc, s, device, rules)
     elif s.measurement == m.RADIO:
         link = t.get(m.TAG_LINK, "")
+        watched = topo.monitored.get(device, frozenset())
+        if watched and link not in watched:
+            return  # a radio that names its monitored links: the others (spare carriers, unused RFUs) raise nothing
         status = _num(s, m.F_STATUS)
         if status is not None:
             acc.flag(AlarmKey(device, Kind.RADIO_DOWN, link), int(status) == 2, rules.radio_down, f"radio {link} down")

@@ -103,6 +103,22 @@ F_COUNT: Final = "count"  # int, always 1 (so sum() counts events)
 F_TEXT: Final = "text"  # string, human-readable
 F_IFINDEX: Final = "ifindex"  # int, when the event names an interface
 
+# --- alarms and tickets (Grafana: annotations and the active-alarms table) ------------------------------------
+ALARM: Final = "alarm"
+TAG_RESOURCE: Final = "resource"
+F_ACTIVE: Final = "active"  # int 0/1: raised (or clearing) vs cleared
+F_CHANGE: Final = "change"  # string: raised | updated | cleared | correlated | flapping
+F_ROOT: Final = "root"  # string: the root alarm's key, "" when this alarm is a root cause
+F_MAINTENANCE: Final = "maintenance"  # int 0/1
+F_OCCURRENCES: Final = "occurrences"  # int
+
+TICKET: Final = "ticket"
+TAG_TICKET: Final = "ticket"  # the ticket id
+TAG_PRIORITY: Final = "priority"
+F_STATUS_TEXT: Final = "status_text"  # string: open | acknowledged | in_progress | resolved | closed
+F_SERVICES: Final = "services"  # int: affected services
+F_SUBSCRIBERS: Final = "subscribers"  # int: affected subscribers
+
 # --- the trap receiver's own counters (cumulative ints) ------------------------------------------------------
 TRAP_RECEIVER: Final = "trap_receiver"
 TAG_LISTEN: Final = "listen"  # address:port the receiver is bound to
@@ -164,6 +180,16 @@ SCHEMA: Final = (
         (F_COUNT, F_TEXT, F_IFINDEX),
     ),
     Measurement(TRAP_RECEIVER, (TAG_LISTEN,), TRAP_RECEIVER_FIELDS),
+    Measurement(
+        ALARM,
+        (TAG_DEVICE, TAG_KIND, TAG_RESOURCE, TAG_SEVERITY, TAG_SITE, TAG_REGION, TAG_ROLE),
+        (F_ACTIVE, F_CHANGE, F_ROOT, F_MAINTENANCE, F_OCCURRENCES, F_TEXT),
+    ),
+    Measurement(
+        TICKET,
+        (TAG_TICKET, TAG_DEVICE, TAG_KIND, TAG_PRIORITY, TAG_REGION, TAG_SITE),
+        (F_STATUS_TEXT, F_SERVICES, F_SUBSCRIBERS, F_TEXT),
+    ),
     Measurement(
         POLLER,
         (TAG_DEVICE, TAG_JOB, TAG_SITE, TAG_REGION, TAG_ROLE),

@@ -255,6 +255,8 @@ class SchedulerSettings(_Model):
 
 class TicketSettings(_Model):
     database_url: str = "sqlite:///var/tickets.db"
+    alarm_state_file: str = "var/alarm-state.json"
+    """The alarm engine's persisted state (restart resumes from it without re-raising anything)."""
 
 
 class SshSettings(_Model):

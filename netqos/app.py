@@ -20,6 +20,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
+from alarms.correlate import Topology
+from alarms.engine import EngineSettings
+from alarms.maintenance import MaintenanceCalendar
+from alarms.notify.notifier import build_notifier
+from alarms.service import AlarmService
+from alarms.state_store import StateStore
+from alarms.tickets.store import open_store
 from collectors import measurements as m
 from collectors.counters import Limits, RateTracker
 from collectors.ifnames import IfNameCache
@@ -37,9 +44,11 @@ from collectors.traps.decode import TrapDecoder
 from collectors.traps.model import EventHandler
 from collectors.traps.receiver import TrapReceiver
 from collectors.traps.resolve import devices_from_inventory
+from config.alarms import ALARMS_FILE, load_alarms
 from config.loader import Loaded, describe, load
 from config.models import Device, Inventory, Settings, SnmpV2c, SnmpV3
 from config.profiles import ProfileSet, load_profiles
+from config.tickets import NOTIFY_FILE, load_notify
 from config.traps import TRAPS_FILE, load_traps
 
 log = logging.getLogger("netqos.app")
@@ -291,6 +300,27 @@ def trap_receiver(
     return TrapReceiver(traps.receiver, decoder, devices, on_event, sink, utc_now, engine_ids=engine_ids)
 
 
+ALARM_TICK_S = 5.0
+
+
+def alarm_service(loaded: Loaded, config_dir: Path, sink: Sink) -> AlarmService:
+    """Detection, the engine, correlation, the ticket store and notifications, from ``config/``."""
+    inv, settings = loaded.inventory, loaded.settings
+    cfg = load_alarms(config_dir / ALARMS_FILE, {d.name for d in inv.devices}, {s.name for s in inv.sites})
+    topology = Topology.from_inventory(inv)
+    # the grouping window covers one poll of what correlation needs (reachability, interfaces) + hold-down
+    poll_s = max((j.interval_s for n, j in settings.jobs.items() if n in (SYSTEM_JOB, INTERFACES_JOB)), default=60.0)
+    notify = load_notify(config_dir / NOTIFY_FILE, os.environ)
+    notifier = build_notifier(notify, time.sleep) if (notify.webhooks or notify.email) else None
+    return AlarmService(
+        inventory=inv, rules=cfg.rules, settings=EngineSettings.from_config(cfg, poll_s), topology=topology,
+        calendar=MaintenanceCalendar.build(cfg.maintenance, topology),
+        tickets=open_store(settings.tickets.database_url),
+        state_store=StateStore(Path(settings.tickets.alarm_state_file)), sink=sink, clock=utc_now,
+        notifier=notifier, notify_settings=notify,
+    )  # fmt: skip
+
+
 async def _report_progress(scheduler: PollScheduler, sink: InfluxSink, every_s: float, out: TextIO) -> None:
     t0 = time.monotonic()
     while True:
@@ -341,12 +371,14 @@ async def run(
                 return await collector.collect(target, profile, job)
 
             ifnames = IfNameCache()
+            alarms = alarm_service(loaded, config_dir, sink)
 
             async def on_event(event: DeviceEvent) -> None:
-                log.info("event device=%s kind=%s resource=%s", event.device, event.kind, event.resource)
+                await alarms.on_event(event)
 
-            def on_result(result: PollResult) -> None:
+            async def on_result(result: PollResult) -> None:
                 ifnames.observe(result.samples)
+                await alarms.on_result(result)
 
             receiver = trap_receiver(config_dir, inv, ifnames, on_event, sink)
             ssh_jobs = {
@@ -361,6 +393,7 @@ async def run(
                 await receiver.start()
                 log.warning("netqos run: receiving traps on %s", receiver.address)
             scheduler.start()
+            ticker = asyncio.create_task(alarms.run_ticks(ALARM_TICK_S))
             reporter = (
                 asyncio.create_task(_report_progress(scheduler, sink, progress_s, out)) if progress_s > 0 else None
             )
@@ -374,6 +407,8 @@ async def run(
             await scheduler.stop()
             if receiver is not None:
                 await receiver.stop()
+            ticker.cancel()
+            alarm_stats = alarms.stats
             await pool.close()
             stats = scheduler.stats
     finally:
@@ -385,7 +420,8 @@ async def run(
         f"netqos run: {time.monotonic() - t0:.0f} s, {len(targets)} devices, polls ok={stats.ok} "
         f"failed={stats.failed} skipped={stats.skipped}; points accepted={ss.points_accepted} "
         f"written={ss.points_written} rejected={ss.points_rejected} dropped={ss.points_dropped} "
-        f"(spool holds {ss.spool_bytes} bytes)",
+        f"(spool holds {ss.spool_bytes} bytes); alarms: {alarm_stats.alarm_changes} changes, "
+        f"tickets opened={alarm_stats.tickets_opened} restored={alarm_stats.tickets_restored}",
         file=out,
     )
     return 0

@@ -69,6 +69,7 @@ def brief(conds: list[Condition]) -> list[tuple[str, bool]]:
 
 
 OLT, AGG, MW, PWR = "olt-sh-pd-01", "agg-sh-pd-01", "mw-sh-pd-101a", "pwr-sh-pd-101"
+RLT = "RadioLinkTerminal:slot=1;rltNumber=1"  # a monitored port of the lab radio
 UNREACH = f"{OLT}|device_unreachable|"
 
 CASES: dict[str, tuple[list[Item], list[list[tuple[str, bool]]]]] = {
@@ -127,10 +128,19 @@ CASES: dict[str, tuple[list[Item], list[list[tuple[str, bool]]]]] = {
         [[(f"{OLT}|pon_down|0/1/0", True)]],
     ),
     "radio: fade margin below 10 dB for 2 polls; link down": (
-        [poll(MW, "radio", None, sample(m.RADIO, {m.TAG_LINK: "RLT1"}, rsl_dbm=-70.0, status=1)),
-         poll(MW, "radio", None, sample(m.RADIO, {m.TAG_LINK: "RLT1"}, rsl_dbm=-70.0, status=2))],
-        [[(f"{MW}|radio_down|RLT1", False)],
-         [(f"{MW}|radio_down|RLT1", True), (f"{MW}|radio_rsl_low|RLT1", True)]],
+        [poll(MW, "radio", None, sample(m.RADIO, {m.TAG_LINK: RLT}, rsl_dbm=-70.0, status=1)),
+         poll(MW, "radio", None, sample(m.RADIO, {m.TAG_LINK: RLT}, rsl_dbm=-70.0, status=2))],
+        [[(f"{MW}|radio_down|{RLT}", False)],
+         [(f"{MW}|radio_down|{RLT}", True), (f"{MW}|radio_rsl_low|{RLT}", True)]],
+    ),
+    "radio: a link the radio's monitored ports do not name raises nothing": (
+        [poll(MW, "radio", None, sample(m.RADIO, {m.TAG_LINK: "spare"}, rsl_dbm=-99.0, status=2))] * 2,
+        [[], []],
+    ),
+    "PON: an unused port (no ONUs, not listed) raises nothing; one with ONUs does": (
+        [poll(OLT, "onu", None, sample(m.PON_PORT, {m.TAG_PON: "0/0/7"}, oper_status=2, onus_total=0)),
+         poll(OLT, "onu", None, sample(m.PON_PORT, {m.TAG_PON: "0/0/7"}, oper_status=2, onus_total=3))],
+        [[], [(f"{OLT}|pon_down|0/0/7", True)]],
     ),
     "site on battery, battery low": (
         [poll(PWR, "power", None, sample(m.POWER, {}, mains_ok=0, battery_v=46.0))] * 2,
