@@ -42,6 +42,7 @@ __all__ = [
     "Record",
     "TrafficModel",
     "live_recording",
+    "overlay",
     "parse",
     "port_rates",
     "render",
@@ -307,6 +308,29 @@ def transform(records: Sequence[Record], device: str, epoch: int, model: Traffic
     return result
 
 
-def live_recording(text: str, device: str, epoch: int, model: TrafficModel = TrafficModel()) -> str:
-    """:func:`transform` from ``.snmprec`` text to ``.snmprec`` text."""
-    return render(transform(parse(text), device, epoch, model))
+def overlay(records: Sequence[Record], extra: Iterable[Record]) -> list[Record]:
+    """``records`` with ``extra`` laid over them: a record of ``extra`` replaces the one with its OID, the
+    others are inserted in OID order (``records`` stay in their order; ``extra`` may come in any order)."""
+    added = sorted(extra, key=lambda r: r.key)
+    if not added:
+        return list(records)
+    by_oid = {r.oid: r for r in added}
+    kept = [by_oid.pop(r.oid, r) for r in records]
+    new = sorted(by_oid.values(), key=lambda r: r.key)
+    out: list[Record] = []
+    i = 0
+    for r in kept:
+        while i < len(new) and new[i].key < r.key:
+            out.append(new[i])
+            i += 1
+        out.append(r)
+    out += new[i:]
+    return out
+
+
+def live_recording(
+    text: str, device: str, epoch: int, model: TrafficModel = TrafficModel(), extra: Iterable[Record] = ()
+) -> str:
+    """:func:`transform` from ``.snmprec`` text to ``.snmprec`` text, after laying ``extra`` records over the
+    recording (:func:`overlay`; the lab OLTs' generated ONU tables)."""
+    return render(transform(overlay(parse(text), extra), device, epoch, model))

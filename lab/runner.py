@@ -5,7 +5,12 @@ State lives in ``var/lab/`` (the *state dir*):
 - ``epoch``: the lab epoch (Unix seconds), written by the first ``up`` and never changed; every counter
   and sysUpTime is a function of ``now - epoch`` (see :mod:`lab.recordings`), so restarts continue;
 - ``faults.json``: devices taken down with ``fault`` (they stay down across ``down``/``up``);
-- ``<device>/data/public.snmprec``, ``<device>/cache/``, ``<device>/snmpsim.log``, ``<device>/snmpsim.pid``.
+- ``<device>/data/public.snmprec``, ``<device>/cache/``, ``<device>/snmpsim.log``, ``<device>/snmpsim.pid``;
+- the SSH OLTs (:mod:`lab.ssh`): ``ssh_host_rsa_key`` (+ ``.pub``, generated once), ``known_hosts`` (the
+  file ``settings.ssh.known_hosts`` names), ``<device>/onus.json``, ``<device>/fakenos.pid`` and ``.log``.
+
+The lab OLTs carry generated ONUs (``lab.network.LAB_OLTS``): one table per device, laid over its recording
+and served by its SSH OLT too, so SNMP and SSH samples agree.
 
 snmpsim run as root drops privileges to ``nobody``, which must reach the data and cache dirs. When the
 state dir is not traversable by others, the per-device dirs go to ``/tmp/netqos-lab-<uid>/<hash>`` instead,
@@ -34,8 +39,10 @@ from pathlib import Path
 from typing import Literal, TextIO
 
 from config.models import Inventory
-from lab.network import LAB_RECORDINGS, LabDevice, default_recordings_dir, lab_devices
-from lab.recordings import live_recording
+from lab import ssh
+from lab.gen_olt import OnuPlan, onu_overlay, plan_onus, to_lab_onus
+from lab.network import LAB_OLTS, LAB_RECORDINGS, LabDevice, default_recordings_dir, lab_devices, onu_plan
+from lab.recordings import Record, live_recording
 from lab.snmpsim import SnmpsimError, SnmpsimProcess, probe_v2c
 
 __all__ = [
@@ -154,6 +161,17 @@ class LabPaths:
     def pid_files(self) -> list[Path]:
         return sorted(self.runtime_dir.glob("*/snmpsim.pid"))
 
+    def ssh_files(self, name: str) -> ssh.SshServerFiles:
+        return ssh.SshServerFiles(self.device_dir(name))
+
+    def ssh_pid_files(self) -> list[Path]:
+        return sorted(self.runtime_dir.glob("*/fakenos.pid"))
+
+    @property
+    def known_hosts(self) -> Path:
+        """The default known_hosts file the lab writes its SSH OLTs' keys to (``var/lab/known_hosts``)."""
+        return self.state_dir / "known_hosts"
+
 
 def load_epoch(paths: LabPaths, clock: Clock = time.time) -> int:
     """The lab epoch: read from ``var/lab/epoch``, or set to now (whole seconds) on first use."""
@@ -230,19 +248,27 @@ def _signal(pid: int, sig: signal.Signals) -> None:
 # --- lab operations ---------------------------------------------------------------------------------
 
 
+Process = Literal["running", "stopped", "absent"]
+
+
 @dataclass(frozen=True, slots=True)
 class DeviceState:
     """One lab device as ``up``/``status``/``fault`` see it."""
 
     device: LabDevice
     pid: int | None
-    process: Literal["running", "stopped", "absent"]
+    process: Process
     """``stopped``: SIGSTOPped by a fault."""
     faulted: bool
     """Silenced by the fault state (taken down, or reachable only through a device that is)."""
     answers: bool | None = None
     """Whether it answered a v2c GET (None: not probed)."""
     note: str = ""
+    ssh_pid: int | None = None
+    ssh_process: Process | None = None
+    """Its SSH OLT's process (None: the device is not played over SSH)."""
+    ssh_answers: bool | None = None
+    """Whether its SSH OLT greeted with a banner (None: not probed, or no SSH)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,18 +281,26 @@ class FaultResult:
     states: tuple[DeviceState, ...]
 
 
+def _process(pid: int | None) -> Process:
+    return "absent" if pid is None else "stopped" if _proc_state(pid) == "T" else "running"
+
+
 def _state(paths: LabPaths, device: LabDevice, silent: frozenset[str]) -> DeviceState:
     pid = _live_pid(paths, device.name)
-    process: Literal["running", "stopped", "absent"] = (
-        "absent" if pid is None else "stopped" if _proc_state(pid) == "T" else "running"
-    )
-    return DeviceState(device, pid, process, device.name in silent)
+    state = DeviceState(device, pid, _process(pid), device.name in silent)
+    if device.ssh_port is None:
+        return state
+    ssh_pid = ssh.live_pid(paths.ssh_files(device.name))
+    return replace(state, ssh_pid=ssh_pid, ssh_process=_process(ssh_pid))
 
 
 def _probe_all(states: Sequence[DeviceState], timeout_s: float) -> list[DeviceState]:
     def probe(s: DeviceState) -> DeviceState:
         ok = s.pid is not None and probe_v2c(s.device.address, s.device.port, COMMUNITY, timeout_s)
-        return replace(s, answers=ok)
+        if s.device.ssh_port is None:
+            return replace(s, answers=ok)
+        ssh_ok = s.ssh_pid is not None and ssh.answers(s.device.address, s.device.ssh_port, timeout_s)
+        return replace(s, answers=ok, ssh_answers=ssh_ok)
 
     if not states:
         return []
@@ -274,18 +308,30 @@ def _probe_all(states: Sequence[DeviceState], timeout_s: float) -> list[DeviceSt
         return list(pool.map(probe, states))
 
 
-def _apply_faults(paths: LabPaths, devices: Sequence[LabDevice], silent: frozenset[str]) -> None:
-    """SIGSTOP the running devices that must be silent, SIGCONT the others."""
+def _apply_faults(
+    paths: LabPaths, devices: Sequence[LabDevice], silent: frozenset[str], settle_s: float = 2.0
+) -> None:
+    """SIGSTOP the running devices (snmpsim and SSH OLT) that must be silent, SIGCONT the others; returns once
+    they are (a multi-threaded process stops thread by thread), or after ``settle_s``."""
+    signalled: dict[int, bool] = {}  # pid -> should be stopped
     for d in devices:
-        pid = _live_pid(paths, d.name)
-        if pid is None:
-            continue
-        if d.name in silent and _proc_state(pid) != "T":
-            _signal(pid, signal.SIGSTOP)
-            log.info("lab device %s (pid %d) silenced (fault)", d.name, pid)
-        elif d.name not in silent and _proc_state(pid) == "T":
-            _signal(pid, signal.SIGCONT)
-            log.info("lab device %s (pid %d) resumed", d.name, pid)
+        for what, pid in (("SNMP", _live_pid(paths, d.name)), ("SSH", ssh.live_pid(paths.ssh_files(d.name)))):
+            if pid is None:
+                continue
+            if d.name in silent and _proc_state(pid) != "T":
+                _signal(pid, signal.SIGSTOP)
+                signalled[pid] = True
+                log.info("lab device %s: %s pid %d silenced (fault)", d.name, what, pid)
+            elif d.name not in silent and _proc_state(pid) == "T":
+                _signal(pid, signal.SIGCONT)
+                signalled[pid] = False
+                log.info("lab device %s: %s pid %d resumed", d.name, what, pid)
+    deadline = time.monotonic() + settle_s
+    while signalled and time.monotonic() < deadline:
+        states = {p: _proc_state(p) for p in signalled}
+        signalled = {p: stop for p, stop in signalled.items() if states[p] is not None and (states[p] == "T") != stop}
+        if signalled:
+            time.sleep(0.02)
 
 
 def _install_variation(paths: LabPaths) -> None:
@@ -299,9 +345,16 @@ def _install_variation(paths: LabPaths) -> None:
     target.chmod(0o644)
 
 
-def _write_data(paths: LabPaths, device: LabDevice, recordings_dir: Path, epoch: int) -> None:
+def _onu_records(plan: OnuPlan | None) -> list[Record]:
+    """The generated ONU tables laid over a lab OLT's recording (none for other devices)."""
+    if plan is None:
+        return []
+    return [Record(*r) for r in onu_overlay(plan.vendor, plan_onus(plan))]
+
+
+def _write_data(paths: LabPaths, device: LabDevice, recordings_dir: Path, epoch: int, plan: OnuPlan | None) -> None:
     source = recordings_dir / f"{device.recording}.snmprec"
-    text = live_recording(source.read_text(encoding="iso-8859-1"), device.name, epoch)
+    text = live_recording(source.read_text(encoding="iso-8859-1"), device.name, epoch, extra=_onu_records(plan))
     data_dir = paths.data_dir(device.name)
     data_dir.mkdir(parents=True, exist_ok=True)
     data_dir.chmod(0o755)
@@ -312,6 +365,46 @@ def _write_data(paths: LabPaths, device: LabDevice, recordings_dir: Path, epoch:
     target.chmod(0o644)
 
 
+def _start_ssh(
+    inventory: Inventory, paths: LabPaths, devices: Sequence[LabDevice], olts: Sequence[OnuPlan],
+    known_hosts: Path, python: Path,
+) -> tuple[list[LabDevice], dict[str, str]]:
+    """Write the lab host key's entry for every SSH lab device to ``known_hosts`` and start the SSH OLTs
+    that are not running. Returns (devices started, notes of those that could not be)."""
+    served = [d for d in devices if d.ssh_port is not None]
+    if not served:
+        return [], {}
+    host_key, pub = ssh.ensure_host_key(paths.state_dir)
+    ssh.update_known_hosts(known_hosts, {(d.address, d.ssh_port): pub for d in served if d.ssh_port is not None})
+    started: list[LabDevice] = []
+    notes: dict[str, str] = {}
+    for d in served:
+        assert d.ssh_port is not None
+        files = paths.ssh_files(d.name)
+        if ssh.live_pid(files) is not None:
+            log.info("lab device %s: SSH OLT already running", d.name)
+            continue
+        entry = inventory.device(d.name)
+        cred = inventory.credentials.ssh.get(entry.ssh or "")
+        if cred is None or cred.password is None:
+            notes[d.name] = f"SSH OLT not started: credential set {entry.ssh!r} has no password"
+            log.error("lab device %s: %s", d.name, notes[d.name])
+            continue
+        plan = onu_plan(d.name, olts)
+        onus = to_lab_onus(plan_onus(plan)) if plan is not None else ()
+        pons = tuple(dict.fromkeys([*(p for p, _ in plan.pons), *entry.pon_ports] if plan else entry.pon_ports))
+        try:
+            pid = ssh.start(files, d.ssh_port, cred.username, cred.password.get_secret_value(), host_key, onus,
+                            pons, python)
+        except OSError as exc:
+            notes[d.name] = f"SSH OLT not started: {exc}"
+            log.error("lab device %s: %s", d.name, notes[d.name])
+            continue
+        log.info("lab device %s: SSH OLT pid %d on %s:%d (%d ONUs)", d.name, pid, d.address, d.ssh_port, len(onus))
+        started.append(d)
+    return started, notes
+
+
 def up(
     inventory: Inventory,
     state_dir: Path,
@@ -319,14 +412,20 @@ def up(
     *,
     table: Sequence[tuple[str, str]] = LAB_RECORDINGS,
     ports: Mapping[str, int] | None = None,
+    ssh_ports: Mapping[str, int] | None = None,
+    olts: Sequence[OnuPlan] = LAB_OLTS,
+    known_hosts: Path | None = None,
+    fakenos_python: Path = ssh.FAKENOS_PYTHON,
     clock: Clock = time.time,
     ready_timeout_s: float = 90.0,
     probe_timeout_s: float = 0.5,
 ) -> list[DeviceState]:
-    """Start every lab device that is not running (in parallel; a running one is left alone), then
-    re-apply the fault state. Returns each device's state (probed); a device that failed to start is
-    ``absent`` with the reason in ``note``."""
-    devices = lab_devices(inventory, table, ports)
+    """Start every lab device that is not running (in parallel; a running one is left alone): its snmpsim
+    (the recording plus the device's generated ONUs, ``olts``) and, for a device played over SSH, its
+    fakenos SSH OLT (the same ONUs; its host key's entry goes to ``known_hosts``, default
+    ``<state_dir>/known_hosts``). Then re-apply the fault state. Returns each device's state (probed); a
+    device that failed to start is ``absent`` with the reason in ``note``."""
+    devices = lab_devices(inventory, table, ports, ssh_ports)
     recordings = recordings_dir or default_recordings_dir()
     paths = LabPaths.resolve(state_dir)
     epoch = load_epoch(paths, clock)
@@ -338,7 +437,7 @@ def up(
             log.info("lab device %s already running", d.name)
             continue
         try:
-            _write_data(paths, d, recordings, epoch)
+            _write_data(paths, d, recordings, epoch, onu_plan(d.name, olts))
             proc = SnmpsimProcess.start(
                 paths.data_dir(d.name),
                 [(d.address, d.port)],
@@ -363,12 +462,30 @@ def up(
             return name, f"did not start: {exc}"
         return name, ""
 
-    if started:
-        with ThreadPoolExecutor(max_workers=len(started)) as pool:
-            for name, note in pool.map(wait, started.items()):
-                if note:
-                    notes[name] = note
-                    log.error("lab device %s: %s", name, note)
+    ssh_started, ssh_notes = _start_ssh(
+        inventory, paths, devices, olts, known_hosts or paths.known_hosts, fakenos_python
+    )
+
+    def wait_ssh(d: LabDevice) -> tuple[str, str]:
+        assert d.ssh_port is not None
+        files = paths.ssh_files(d.name)
+        note = ssh.wait_ready(files, d.address, d.ssh_port, ready_timeout_s)
+        if note:
+            pid = ssh.live_pid(files)
+            if pid is not None:
+                _terminate(pid)
+            files.pid_file.unlink(missing_ok=True)
+        return d.name, note
+
+    if started or ssh_started:
+        with ThreadPoolExecutor(max_workers=len(started) + len(ssh_started)) as pool:
+            waits = [*pool.map(wait, started.items()), *pool.map(wait_ssh, ssh_started)]
+        for name, note in waits:
+            if note:
+                notes[name] = f"{notes[name]}; {note}" if name in notes else note
+                log.error("lab device %s: %s", name, note)
+    for name, note in ssh_notes.items():
+        notes[name] = f"{notes[name]}; {note}" if name in notes else note
     silent = unreachable(inventory, _load_faults(paths))
     _apply_faults(paths, devices, silent)
     states = [replace(_state(paths, d, silent), note=notes.get(d.name, "")) for d in devices]
@@ -376,19 +493,25 @@ def up(
 
 
 def down(state_dir: Path) -> list[tuple[str, int]]:
-    """Stop every lab device that has a pid file (stopped ones too) and remove the pid files. Returns
-    (device, pid) of the processes stopped. The fault state is kept."""
+    """Stop every lab device that has a pid file (snmpsim and SSH OLT, stopped ones too) and remove the pid
+    files. Returns (device, pid) of the processes stopped. The fault state is kept."""
     paths = LabPaths.resolve(state_dir)
-    stopped: list[tuple[str, int]] = []
+    found: list[tuple[str, int, Path]] = []
     for pid_file in paths.pid_files():
-        name = pid_file.parent.name
-        pid = _live_pid(paths, name)
-        if pid is not None:
-            _terminate(pid)
-            stopped.append((name, pid))
-            log.info("lab device %s (pid %d) stopped", name, pid)
+        pid = _live_pid(paths, pid_file.parent.name)
+        found.append((pid_file.parent.name, -1 if pid is None else pid, pid_file))
+    for pid_file in paths.ssh_pid_files():
+        pid = ssh.live_pid(paths.ssh_files(pid_file.parent.name))
+        found.append((pid_file.parent.name, -1 if pid is None else pid, pid_file))
+    live = [(name, pid) for name, pid, _ in found if pid >= 0]
+    if live:
+        with ThreadPoolExecutor(max_workers=len(live)) as pool:
+            list(pool.map(lambda item: _terminate(item[1]), live))
+    for name, pid in live:
+        log.info("lab device %s (pid %d) stopped", name, pid)
+    for _, _, pid_file in found:
         pid_file.unlink(missing_ok=True)
-    return stopped
+    return live
 
 
 def status(
@@ -397,10 +520,12 @@ def status(
     *,
     table: Sequence[tuple[str, str]] = LAB_RECORDINGS,
     ports: Mapping[str, int] | None = None,
+    ssh_ports: Mapping[str, int] | None = None,
     probe_timeout_s: float = 0.5,
 ) -> list[DeviceState]:
-    """Each lab device with its pid, process state, fault state and whether it answers."""
-    devices = lab_devices(inventory, table, ports)
+    """Each lab device with its pid, process state, fault state and whether it answers (SNMP, and SSH for a
+    device played over SSH)."""
+    devices = lab_devices(inventory, table, ports, ssh_ports)
     paths = LabPaths.resolve(state_dir)
     silent = unreachable(inventory, _load_faults(paths))
     return _probe_all([_state(paths, d, silent) for d in devices], probe_timeout_s)
@@ -414,11 +539,12 @@ def fault(
     *,
     table: Sequence[tuple[str, str]] = LAB_RECORDINGS,
     ports: Mapping[str, int] | None = None,
+    ssh_ports: Mapping[str, int] | None = None,
 ) -> FaultResult:
-    """Take ``device`` down (SIGSTOP it and every device reachable only through it) or bring it back up
-    (SIGCONT whatever no other fault keeps down). Persisted in ``var/lab/faults.json``."""
+    """Take ``device`` down (SIGSTOP it and every device reachable only through it, their SSH OLTs too) or
+    bring it back up (SIGCONT whatever no other fault keeps down). Persisted in ``var/lab/faults.json``."""
     inventory.device(device)  # KeyError for an unknown device
-    devices = lab_devices(inventory, table, ports)
+    devices = lab_devices(inventory, table, ports, ssh_ports)
     paths = LabPaths.resolve(state_dir)
     before = _load_faults(paths)
     after = before | {device} if state == "down" else before - {device}
@@ -437,9 +563,13 @@ def fault(
 
 def format_states(states: Iterable[DeviceState]) -> str:
     """A text table of device states for the CLI."""
-    rows = [("DEVICE", "RECORDING", "ENDPOINT", "PID", "PROCESS", "FAULT", "ANSWERS", "NOTE")]
+    rows = [("DEVICE", "RECORDING", "ENDPOINT", "PID", "PROCESS", "FAULT", "ANSWERS", "SSH", "NOTE")]
     for s in states:
         answers = "-" if s.answers is None else "yes" if s.answers else "no"
+        ssh_col = "-"
+        if s.device.ssh_port is not None:
+            ssh_answers = "-" if s.ssh_answers is None else "yes" if s.ssh_answers else "no"
+            ssh_col = f"tcp/{s.device.ssh_port}:pid={s.ssh_pid or '-'}:{s.ssh_process}:answers={ssh_answers}"
         rows.append(
             (
                 s.device.name,
@@ -449,6 +579,7 @@ def format_states(states: Iterable[DeviceState]) -> str:
                 s.process,
                 "down" if s.faulted else "-",
                 answers,
+                ssh_col,
                 s.note,
             )
         )
@@ -474,7 +605,7 @@ def run_command(
     recordings_dir: Path | None = None,
 ) -> int:
     """``netqos lab COMMAND``: run it and print the result to ``out``. Returns the exit status: 1 when a
-    device failed to start (``up``) or a device that should answer does not (``status``)."""
+    device failed to start (``up``) or a device that should answer does not, over SNMP or SSH (``status``)."""
     if command == "up":
         t0 = time.monotonic()
         states = up(inventory, state_dir, recordings_dir)
@@ -488,7 +619,8 @@ def run_command(
     if command == "status":
         states = status(inventory, state_dir)
         out.write(format_states(states))
-        return 1 if any(not s.faulted and not s.answers for s in states) else 0
+        silent_ok = all(s.faulted or (s.answers and s.ssh_answers is not False) for s in states)
+        return 0 if silent_ok else 1
     if device is None or state is None:
         raise ValueError("fault needs a device and a state (down or up)")
     try:
