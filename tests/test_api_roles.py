@@ -156,6 +156,8 @@ def test_healthz_needs_no_token(client: TestClient) -> None:
     ("close", TicketStatus.RESOLVED, {"cause_code": "bad code!"}, 422),
     ("reopen", TicketStatus.OPEN, None, 409),
     ("notes", TicketStatus.OPEN, {"text": "   "}, 422),
+    ("notes", TicketStatus.OPEN, {"text": "\u3000\n"}, 422),  # ideographic space only
+    ("notes", TicketStatus.OPEN, {"text": "a\u0000b"}, 422),
     ("notes", TicketStatus.OPEN, {"text": "x" * 4001}, 422),
     ("notes", TicketStatus.OPEN, {"text": "ok", "extra": "field"}, 422),
 ])
@@ -170,11 +172,20 @@ def test_conflicts_and_bad_bodies(w: World, client: TestClient, endpoint: str, b
     assert w.store.get(ticket.id) == ticket
 
 
+def test_lone_surrogate_note_is_422(w: World, client: TestClient) -> None:
+    ticket = w.ticket("field-east")
+    r = client.post(f"/api/tickets/{ticket.id}/notes", content=b'{"text": "ok \\ud800"}',
+                    headers={**w.headers("noc"), "Content-Type": "application/json"})
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"].startswith("body.text")  # pydantic's JSON parser refuses it
+    assert w.store.get(ticket.id) == ticket
+
+
 @pytest.mark.parametrize(("path", "expected"), [
     ("/api/tickets/0", 422), ("/api/tickets/-1", 422), ("/api/tickets/abc", 422),
     ("/api/tickets/99999999", 404), (f"/api/tickets/{2**63}", 422), (f"/api/tickets/{2**63 - 1}", 404),
     ("/api/tickets?limit=0", 422), ("/api/tickets?limit=501", 422), ("/api/tickets?status=broken", 422),
-    ("/api/tickets?team=a%20b", 422),
+    ("/api/tickets?team=" + "x" * 65, 422),
 ])
 def test_bad_requests(w: World, client: TestClient, path: str, expected: int) -> None:
     r = client.get(path, headers=w.headers("noc"))
@@ -218,6 +229,8 @@ def test_listing_filters_and_team_scope() -> None:
             ("tech-east", "region=sh-north", set()),
             ("tech-east", "status=open", {east[0].id}),
             ("tech-north", "", {t.id for t in north}),
+            ("noc", "team=field%20east", set()),
+            ("noc", "region=sh-east%00", set()),
             ("noc", "limit=2", {loose.id, north[1].id}),  # newest first
             ("noc", "limit=2&offset=2", {north[0].id, east[2].id}),
         ]
