@@ -427,6 +427,39 @@ async def run(
     return 0
 
 
+# --- tickets, tokens, the ticket API ---------------------------------------------------------------------
+
+
+def tickets(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``netqos tickets …``, ``netqos tokens …`` and ``netqos api`` (the ticket API + technician page)."""
+    from datetime import timedelta
+
+    from alarms.api.app import create_app
+    from alarms.api.cli import serve, tickets_command, tokens_command
+    from alarms.api.context import deadline_by_site_class, sites_from_inventory
+    from alarms.api.tokens import FileTokenStore
+
+    if args.command == "tokens":
+        return tokens_command(args, FileTokenStore(args.tokens_file), utc_now, out, err)
+    loaded, _ = load_all(args.inventory, args.config)
+    store = open_store(loaded.settings.tickets.database_url)
+    try:
+        if args.command == "tickets":
+            return tickets_command(args, store, utc_now, out, err)
+        limits = load_notify(args.config / NOTIFY_FILE, os.environ).escalation.limits
+        sites = sites_from_inventory(loaded.inventory)
+        deadline = deadline_by_site_class(
+            sites, {"urban": timedelta(hours=limits.urban_h), "rural": timedelta(hours=limits.rural_h)}
+        )
+        app = create_app(
+            store, FileTokenStore(args.tokens_file), utc_now, loaded.settings.language, sites=sites,
+            repair_deadline=deadline, timezone=loaded.settings.timezone,
+        )
+        return serve(app, args.host, args.port)
+    finally:
+        store.close()
+
+
 # --- lab ----------------------------------------------------------------------------------------------
 
 

@@ -67,7 +67,20 @@ def build_parser() -> argparse.ArgumentParser:
                          "eriAlarm", "eriAlarmClear"),
     )
     trap.add_argument("--ifindex", type=int, default=1, help="the interface of linkDown/linkUp")
+    from alarms.api.cli import add_api_command, add_ticket_commands, add_token_commands
+
+    for p in (add_ticket_commands(sub), add_token_commands(sub), add_api_command(sub)):
+        for leaf in _leaves(p):
+            _common(leaf)
     return parser
+
+
+def _leaves(p: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """The parsers that take options: ``p`` itself, or its subcommands' (recursively)."""
+    subs = [a for a in p._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subs:
+        return [p]
+    return [leaf for a in subs for child in a.choices.values() for leaf in _leaves(child)]
 
 
 def _logging(verbosity: int) -> None:
@@ -89,6 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(app.run(args.inventory, args.config, args.duration, args.progress))
         if args.command == "lab":
             return app.lab(args, sys.stdout)
+        if args.command in ("tickets", "tokens", "api"):
+            return app.tickets(args, sys.stdout, sys.stderr)
     except ConfigError as exc:
         print(f"netqos: configuration has {len(exc.problems)} problem(s):\n{exc}", file=sys.stderr)
         return 2

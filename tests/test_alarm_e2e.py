@@ -1,0 +1,215 @@
+"""The whole alarm path on the lab, nothing replaced: snmpsim devices → ``netqos run`` (scheduler, collectors,
+trap receiver, detection, engine, correlation) → tickets in SQLite.
+
+- An aggregation router stops answering (``lab fault``): exactly one ticket, root = that router, the devices
+  reachable only through it attached as symptoms, the customers they carry listed; it comes back: the ticket
+  gets its restore time.
+- A trap-raised linkDown opens one ticket for that port; the linkUp restores it.
+- ``netqos run`` killed with SIGKILL in the middle of an alarm storm and restarted: no duplicate ticket, no
+  lost alarm.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from alarms.model import Ticket
+from alarms.tickets.store import SqlTicketStore, open_store
+from config.loader import load
+from lab.influxd import InfluxServer
+from lab.runner import down, fault, up
+from lab.snmpsim import free_udp_port
+from lab.traps import V3Auth, send_trap
+
+ROOT = Path(__file__).resolve().parents[1]
+SECRETS = ROOT / "lab" / "secrets"
+AGG = "agg-sh-pd-01"
+BEHIND_AGG = {"olt-sh-pd-01", "mw-sh-pd-101a", "csr-sh-pd-101", "pwr-sh-pd-101"}  # reachable only through AGG
+T = TypeVar("T")
+
+SETTINGS = """\
+influxdb: {{api: v1, url: "{url}", database: e2e_alarms}}
+jobs:
+  system: {{interval_s: 2, timeout_s: 1.5}}
+  interfaces: {{interval_s: 4, timeout_s: 3}}
+sink: {{batch_size: 2000, flush_interval_s: 0.5, timeout_s: 2}}
+spool: {{dir: "{root}/spool", group_commit_s: 0.2}}
+tickets: {{database_url: "sqlite:///{root}/tickets.db", alarm_state_file: "{root}/alarm-state.json"}}
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Lab:
+    root: Path
+    inventory: Path
+    config: Path
+    state: Path
+    trap_port: int
+
+    @property
+    def db_url(self) -> str:
+        return f"sqlite:///{self.root}/tickets.db"
+
+
+def _config_dir(root: Path, influx_url: str, trap_port: int) -> Path:
+    """The shipped config/ with short intervals, a short grouping window and this test's paths."""
+    cfg = root / "config"
+    cfg.mkdir()
+    (cfg / "netqos.yaml").write_text(SETTINGS.format(url=influx_url, root=root))
+    alarms = (ROOT / "config" / "alarms.yaml").read_text()
+    alarms = re.sub(r"(?m)^group_window_s: auto", "group_window_s: 8", alarms)
+    alarms = re.sub(r"clear_hold_down_s: \d+", "clear_hold_down_s: 4", alarms)
+    alarms = re.sub(r"hold_down_s: [1-9]\d*", "hold_down_s: 2", alarms)
+    (cfg / "alarms.yaml").write_text(alarms)
+    traps = (ROOT / "config" / "traps.yaml").read_text().replace("../lab/secrets", str(SECRETS))
+    (cfg / "traps.yaml").write_text(re.sub(r"(?m)^  port: \d+", f"  port: {trap_port}", traps))
+    return cfg
+
+
+@pytest.fixture
+def lab(influx_up: InfluxServer, tmp_path: Path) -> Iterator[Lab]:
+    """The shipped lab inventory on free ports, with its healthy baseline, and a test config."""
+    text = (ROOT / "inventory.yaml").read_text().replace("lab/secrets/", f"{SECRETS}/")
+    text = re.sub(r"(?m)^(    port: )201\d\d", lambda mt: f"{mt.group(1)}{free_udp_port()}", text)
+    text = re.sub(r"(?m)^    ssh(_port)?: .*\n", "", text)  # SSH has its own tests; no SSH OLT here
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text(text)
+    influx_up.create_db("e2e_alarms")
+    trap_port = free_udp_port()
+    cfg = _config_dir(tmp_path, influx_up.url, trap_port)
+    loaded = load(inv, cfg, os.environ)
+    state = tmp_path / "lab"
+    up(loaded.inventory, state)
+    try:
+        yield Lab(tmp_path, inv, cfg, state, trap_port)
+    finally:
+        down(state)
+
+
+def _run(lab: Lab) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "netqos", "run", "--inventory", str(lab.inventory), "--config", str(lab.config)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def _stop(proc: subprocess.Popen[str]) -> str:
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err[-3000:]
+    return out
+
+
+def _wait(what: str, probe: Callable[[], T | None], timeout_s: float) -> T:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        got = probe()
+        if got:
+            return got
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+
+
+def _tickets(store: SqlTicketStore) -> list[Ticket]:
+    return store.list(limit=1000)
+
+
+def test_aggregation_router_down_opens_one_ticket_with_its_symptoms_and_customers(lab: Lab) -> None:
+    proc = _run(lab)
+    store = open_store(lab.db_url)
+    try:
+        time.sleep(12)  # polls settle: the baseline is healthy, no ticket
+        assert _tickets(store) == [], [t.title for t in _tickets(store)]
+        loaded = load(lab.inventory, lab.config, os.environ)
+        fault(loaded.inventory, lab.state, AGG, "down")
+        ticket = _wait("the ticket", lambda: _tickets(store), 60)[0]
+        time.sleep(10)  # a grouping window more: late symptoms attach, nothing else opens
+        tickets = _tickets(store)
+        assert len(tickets) == 1, [t.title for t in tickets]
+        ticket = tickets[0]
+        assert (ticket.root.device, ticket.root.kind) == (AGG, "device_unreachable")
+        assert {k.device for k in ticket.symptoms} == BEHIND_AGG
+        carried = {s.service_id for s in loaded.inventory.services if s.carrier.device in {AGG, *BEHIND_AGG}}
+        assert {s.service_id for s in ticket.services} == carried
+        assert ticket.priority == 1  # enterprise lines and mobile backhaul among them
+        assert ticket.team is not None and ticket.clock.restored is None
+
+        fault(loaded.inventory, lab.state, AGG, "up")
+        restored = _wait("the restore time", lambda: (t := store.get(ticket.id)) and t.clock.restored, 60)
+        assert restored > ticket.clock.detected
+        assert len(_tickets(store)) == 1
+    finally:
+        summary = _stop(proc)
+        store.close()
+    assert "tickets opened=1" in summary
+
+
+def test_trap_linkdown_opens_a_ticket_and_linkup_restores_it(lab: Lab) -> None:
+    loaded = load(lab.inventory, lab.config, os.environ)
+    dev = loaded.inventory.device("agg-sh-mh-01")
+    port = dev.monitored_ports[0]
+    proc = _run(lab)
+    store = open_store(lab.db_url)
+    auth = V3Auth("simv3", (SECRETS / "snmpv3-auth").read_text().strip(),
+                  (SECRETS / "snmpv3-priv").read_text().strip(), engine_id=str(dev.snmp_engine_id)[2:])
+    try:
+        time.sleep(10)  # the interface job has named the ports (ifIndex → ifName for the trap)
+        ifindex = _ifindex(loaded.inventory.device("agg-sh-mh-01").name, port, lab)
+        send_trap("127.0.0.1", lab.trap_port, dev.address, "linkDown", ifindex=ifindex, version="3", v3=auth)
+        ticket = _wait("the linkDown ticket", lambda: _tickets(store), 40)[0]
+        assert ticket.root.device == "agg-sh-mh-01" and ticket.root.resource == port
+        send_trap("127.0.0.1", lab.trap_port, dev.address, "linkUp", ifindex=ifindex, version="3", v3=auth)
+        _wait("the restore", lambda: (t := store.get(ticket.id)) and t.clock.restored, 40)
+        assert len(_tickets(store)) == 1
+    finally:
+        _stop(proc)
+        store.close()
+
+
+def _ifindex(device: str, ifname: str, lab: Lab) -> int:
+    """The ifIndex of ``ifname`` as the device serves it (read with net-snmp, the reference tool)."""
+    loaded = load(lab.inventory, lab.config, os.environ)
+    port = loaded.inventory.device(device).port
+    out = subprocess.run(
+        ["snmpbulkwalk", "-v2c", "-c", "public", "-On", "-Oq", f"127.0.0.1:{port}", "1.3.6.1.2.1.31.1.1.1.1"],
+        capture_output=True, text=True, timeout=30, check=True,
+    ).stdout
+    for line in out.splitlines():
+        oid, _, name = line.partition(" ")
+        if name.strip().strip('"') == ifname:
+            return int(oid.rsplit(".", 1)[1])
+    raise AssertionError(f"{device} has no port {ifname!r}")
+
+
+def test_sigkill_in_an_alarm_storm_duplicates_no_ticket(lab: Lab) -> None:
+    loaded = load(lab.inventory, lab.config, os.environ)
+    proc = _run(lab)
+    store = open_store(lab.db_url)
+    try:
+        time.sleep(8)
+        fault(loaded.inventory, lab.state, "core-sh-01", "down")  # every device but none: a storm of alarms
+        _wait("the storm's first ticket", lambda: _tickets(store), 60)
+        proc.send_signal(signal.SIGKILL)  # in the middle of it
+        proc.wait(timeout=30)
+        before = {t.dedup_key for t in _tickets(store)}
+        proc = _run(lab)  # restart on the same state file and database
+        time.sleep(15)
+        after = _tickets(store)
+        keys = [t.dedup_key for t in after if t.status.value != "closed"]
+        assert len(keys) == len(set(keys)), keys  # one open ticket per root, never two
+        assert before <= set(keys)  # nothing opened before the kill went missing
+        assert any(t.root.device == "core-sh-01" for t in after)
+    finally:
+        _stop(proc)
+        store.close()
