@@ -74,7 +74,7 @@ class EngineSettings:
     flap_window_s: float = 600.0
     flap_quiet_s: float = 900.0
     flap_severity: Severity = Severity.MAJOR
-    ticket_severities: frozenset[Severity] = frozenset({Severity.CRITICAL, Severity.MAJOR, Severity.MINOR})
+    ticket_severities: frozenset[Severity] = frozenset({Severity.CRITICAL, Severity.MAJOR})
     priority: Priority = field(default_factory=Priority)
 
     @classmethod

@@ -214,7 +214,7 @@ class AlarmsConfig(_Model):
     poll interval plus the longest hold-down (see :meth:`group_window`)."""
     occurrence_window_s: float = Field(default=3600.0, ge=0)
     """A cleared alarm raised again within this long is the same alarm, its occurrence count + 1."""
-    ticket_severities: tuple[SeverityName, ...] = ("critical", "major", "minor")
+    ticket_severities: tuple[SeverityName, ...] = ("critical", "major")
     """Roots of these severities open tickets; others are only recorded."""
     priority: Priority = Priority()
     maintenance: tuple[MaintenanceWindow, ...] = ()

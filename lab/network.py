@@ -78,6 +78,8 @@ class LabDevice:
     port: int
     ssh_port: int | None = None
     """The TCP port of its fakenos SSH OLT (None: not played over SSH)."""
+    watched: tuple[str, ...] = ()
+    """Ports the inventory monitors (monitored_ports + pon_ports): up in the lab's healthy baseline."""
 
 
 def _plays_ssh(device: Device) -> bool:
@@ -126,5 +128,6 @@ def lab_devices(
             if tcp in seen_tcp:
                 raise LabConfigError(f"lab devices {seen_tcp[tcp]} and {name} both serve SSH on {tcp[0]}:{ssh_port}")
             seen_tcp[tcp] = name
-        out.append(LabDevice(name, recording, device.address, port, ssh_port))
+        watched = (*device.monitored_ports, *device.pon_ports)
+        out.append(LabDevice(name, recording, device.address, port, ssh_port, watched))
     return out

@@ -40,9 +40,10 @@ from typing import Literal, TextIO
 
 from config.models import Inventory
 from lab import ssh
+from lab.baseline import healthy
 from lab.gen_olt import OnuPlan, onu_overlay, plan_onus, to_lab_onus
 from lab.network import LAB_OLTS, LAB_RECORDINGS, LabDevice, default_recordings_dir, lab_devices, onu_plan
-from lab.recordings import Record, live_recording
+from lab.recordings import Record, live_recording, parse
 from lab.snmpsim import SnmpsimError, SnmpsimProcess, probe_v2c
 
 __all__ = [
@@ -354,7 +355,9 @@ def _onu_records(plan: OnuPlan | None) -> list[Record]:
 
 def _write_data(paths: LabPaths, device: LabDevice, recordings_dir: Path, epoch: int, plan: OnuPlan | None) -> None:
     source = recordings_dir / f"{device.recording}.snmprec"
-    text = live_recording(source.read_text(encoding="iso-8859-1"), device.name, epoch, extra=_onu_records(plan))
+    raw = source.read_text(encoding="iso-8859-1")
+    extra = [*healthy(parse(raw), device.watched), *_onu_records(plan)]  # ONU tables win where both set a port
+    text = live_recording(raw, device.name, epoch, extra=extra)
     data_dir = paths.data_dir(device.name)
     data_dir.mkdir(parents=True, exist_ok=True)
     data_dir.chmod(0o755)

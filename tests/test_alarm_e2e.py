@@ -140,7 +140,7 @@ def test_aggregation_router_down_opens_one_ticket_with_its_symptoms_and_customer
         ticket = tickets[0]
         assert (ticket.root.device, ticket.root.kind) == (AGG, "device_unreachable")
         assert {k.device for k in ticket.symptoms} == BEHIND_AGG
-        carried = {s.service_id for s in loaded.inventory.services if s.carrier.device in {AGG, *BEHIND_AGG}}
+        carried = {s.id for s in loaded.inventory.services if s.carrier.device in {AGG, *BEHIND_AGG}}
         assert {s.service_id for s in ticket.services} == carried
         assert ticket.priority == 1  # enterprise lines and mobile backhaul among them
         assert ticket.team is not None and ticket.clock.restored is None
@@ -181,10 +181,12 @@ def _ifindex(device: str, ifname: str, lab: Lab) -> int:
     """The ifIndex of ``ifname`` as the device serves it (read with net-snmp, the reference tool)."""
     loaded = load(lab.inventory, lab.config, os.environ)
     port = loaded.inventory.device(device).port
-    out = subprocess.run(
-        ["snmpbulkwalk", "-v2c", "-c", "public", "-On", "-Oq", f"127.0.0.1:{port}", "1.3.6.1.2.1.31.1.1.1.1"],
-        capture_output=True, text=True, timeout=30, check=True,
-    ).stdout
+    out = ""
+    for column in ("1.3.6.1.2.1.31.1.1.1.1", "1.3.6.1.2.1.2.2.1.2"):  # ifName, else ifDescr
+        out += subprocess.run(
+            ["snmpbulkwalk", "-v2c", "-c", "public", "-On", "-Oq", f"127.0.0.1:{port}", column],
+            capture_output=True, text=True, timeout=30, check=True,
+        ).stdout
     for line in out.splitlines():
         oid, _, name = line.partition(" ")
         if name.strip().strip('"') == ifname:
