@@ -44,7 +44,7 @@ from collectors.traps.decode import TrapDecoder
 from collectors.traps.model import EventHandler
 from collectors.traps.receiver import TrapReceiver
 from collectors.traps.resolve import devices_from_inventory
-from config.alarms import ALARMS_FILE, load_alarms
+from config.alarms import ALARMS_FILE, AlarmsConfig, load_alarms
 from config.loader import Loaded, describe, load
 from config.models import Device, Inventory, Settings, SnmpV2c, SnmpV3
 from config.profiles import ProfileSet, load_profiles
@@ -306,7 +306,11 @@ ALARM_TICK_S = 5.0
 def alarm_service(loaded: Loaded, config_dir: Path, sink: Sink) -> AlarmService:
     """Detection, the engine, correlation, the ticket store and notifications, from ``config/``."""
     inv, settings = loaded.inventory, loaded.settings
-    cfg = load_alarms(config_dir / ALARMS_FILE, {d.name for d in inv.devices}, {s.name for s in inv.sites})
+    path = config_dir / ALARMS_FILE
+    cfg = (
+        load_alarms(path, {d.name for d in inv.devices}, {s.name for s in inv.sites}) if path.exists()
+        else AlarmsConfig()  # no alarms.yaml: the documented defaults
+    )
     topology = Topology.from_inventory(inv)
     # the grouping window covers one poll of what correlation needs (reachability, interfaces) + hold-down
     poll_s = max((j.interval_s for n, j in settings.jobs.items() if n in (SYSTEM_JOB, INTERFACES_JOB)), default=60.0)

@@ -46,6 +46,7 @@ jobs:
   interfaces: {{interval_s: 1, timeout_s: 2}}
 sink: {{batch_size: 500, flush_interval_s: 0.2, timeout_s: 2}}
 spool: {{dir: "{spool}", group_commit_s: 0.2}}
+tickets: {{database_url: "sqlite:///{spool}/tickets.db", alarm_state_file: "{spool}/alarm-state.json"}}
 """
 
 
