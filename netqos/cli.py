@@ -86,6 +86,10 @@ def _leaves(p: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
 def _logging(verbosity: int) -> None:
     level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
     logging.basicConfig(level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # netqos logs each failed poll and skipped run itself (with device and job); the libraries' own lines
+    # (APScheduler's per-run chatter, paramiko's tracebacks for a silent SSH peer) would repeat them as noise
+    logging.getLogger("apscheduler").setLevel(max(level, logging.ERROR))
+    logging.getLogger("paramiko").setLevel(max(level, logging.CRITICAL))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -26,7 +26,9 @@ import pytest
 
 from alarms.model import Ticket
 from alarms.tickets.store import SqlTicketStore, open_store
+from collectors import measurements as m
 from config.loader import load
+from config.models import Device
 from lab.influxd import InfluxServer
 from lab.runner import down, fault, up
 from lab.snmpsim import free_udp_port
@@ -125,7 +127,10 @@ def _tickets(store: SqlTicketStore) -> list[Ticket]:
     return store.list(limit=1000)
 
 
-def test_aggregation_router_down_opens_one_ticket_with_its_symptoms_and_customers(lab: Lab) -> None:
+def test_aggregation_router_down_opens_one_ticket_with_its_symptoms_and_customers(
+    lab: Lab, influx_up: InfluxServer
+) -> None:
+    influx = influx_up
     proc = _run(lab)
     store = open_store(lab.db_url)
     try:
@@ -153,6 +158,11 @@ def test_aggregation_router_down_opens_one_ticket_with_its_symptoms_and_customer
         summary = _stop(proc)
         store.close()
     assert "tickets opened=1" in summary
+    # the Grafana feed: the alarm changes and the ticket's states are points in InfluxDB
+    alarms = influx.rows("e2e_alarms", f"SELECT * FROM \"{m.ALARM}\" WHERE \"{m.TAG_DEVICE}\" = '{AGG}'")
+    assert {r[m.F_CHANGE] for r in alarms} >= {"raised", "cleared"}
+    tickets = influx.rows("e2e_alarms", f"SELECT * FROM \"{m.TICKET}\"")
+    assert {r[m.TAG_TICKET] for r in tickets} == {str(ticket.id)}
 
 
 def test_trap_linkdown_opens_a_ticket_and_linkup_restores_it(lab: Lab) -> None:
@@ -194,15 +204,32 @@ def _ifindex(device: str, ifname: str, lab: Lab) -> int:
     raise AssertionError(f"{device} has no port {ifname!r}")
 
 
+def _trap_storm(lab: Lab, dev: Device, count: int) -> subprocess.Popen[str]:
+    """``count`` linkDown/linkUp traps (net-snmp ``snmptrap``, SNMPv3 with ``dev``'s engine ID, so each is
+    known to come from ``dev``), in the background."""
+    auth, priv = (SECRETS / "snmpv3-auth").read_text().strip(), (SECRETS / "snmpv3-priv").read_text().strip()
+    v3 = f"-v3 -e {dev.snmp_engine_id} -l authPriv -u simv3 -a SHA -A '{auth}' -x AES -X '{priv}'"
+    lines = [
+        f"snmptrap {v3} -Ln 127.0.0.1:{lab.trap_port} '' 1.3.6.1.6.3.1.1.5.{3 + i % 2} "
+        f"1.3.6.1.2.1.2.2.1.1.{500 + i % 40} i {500 + i % 40} 1.3.6.1.6.3.18.1.3.0 a {dev.address}"
+        for i in range(count)
+    ]
+    return subprocess.Popen(["bash", "-c", "\n".join(lines)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            text=True)
+
+
 def test_sigkill_in_an_alarm_storm_duplicates_no_ticket(lab: Lab) -> None:
     loaded = load(lab.inventory, lab.config, os.environ)
     proc = _run(lab)
     store = open_store(lab.db_url)
     try:
         time.sleep(8)
-        fault(loaded.inventory, lab.state, "core-sh-01", "down")  # every device but none: a storm of alarms
+        fault(loaded.inventory, lab.state, "core-sh-01", "down")  # the whole lab behind it goes silent
         _wait("the storm's first ticket", lambda: _tickets(store), 60)
+        storm = _trap_storm(lab, loaded.inventory.device("agg-sh-mh-01"), 200)  # and hundreds of trap events
+        time.sleep(1)
         proc.send_signal(signal.SIGKILL)  # in the middle of it
+        storm.wait(timeout=120)
         proc.wait(timeout=30)
         before = {t.dedup_key for t in _tickets(store)}
         proc = _run(lab)  # restart on the same state file and database
