@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, SecretStr, ValidationError
 from ruamel.yaml import YAML
@@ -762,3 +762,26 @@ def describe(loaded: Loaded) -> list[str]:
     lines.append(f"timezone: {st.timezone}; language: {st.language}")
     lines.extend(f"warning: {w}" for w in loaded.warnings)
     return lines
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_side_file(path: Path, model: type[M], env: Mapping[str, str]) -> M:
+    """Read, resolve secrets in and validate one optional YAML file of ``config/`` (``traps.yaml``,
+    ``notify.yaml``…) as ``model``; a missing file gives the model's defaults. Every problem is raised at
+    once as :class:`ConfigError` with file, line and field."""
+    if not path.exists():
+        return model()
+    doc = _read_yaml(path, str(path))
+    if isinstance(doc, Problem):
+        raise ConfigError([doc])
+    data, errors, _warnings = _resolve_secrets(doc, model, env)
+    try:
+        value = model.model_validate(data)
+    except ValidationError as exc:
+        errors.extend(_validation_problems(doc, model, exc, data=data))
+        raise ConfigError(errors) from None
+    if errors:
+        raise ConfigError(errors)
+    return value

@@ -11,10 +11,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from config.errors import ConfigError, Problem
-from config.loader import _read_yaml, _resolve_secrets, _validation_problems
+from config.loader import load_side_file
 
 NOTIFY_FILE = "notify.yaml"
 
@@ -85,20 +84,7 @@ def load_notify(path: Path, env: Mapping[str, str]) -> NotifySettings:
 
     A missing file is not an error: no channels, default escalation.
     """
-    if not path.exists():
-        return NotifySettings()
-    doc = _read_yaml(path, str(path))
-    if isinstance(doc, Problem):
-        raise ConfigError([doc])
-    data, errors, _warnings = _resolve_secrets(doc, NotifySettings, env)
-    try:
-        value = NotifySettings.model_validate(data)
-    except ValidationError as exc:
-        errors.extend(_validation_problems(doc, NotifySettings, exc, data=data))
-        raise ConfigError(errors) from None
-    if errors:
-        raise ConfigError(errors)
-    return value
+    return load_side_file(path, NotifySettings, env)
 
 
 __all__ = [

@@ -18,10 +18,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from config.errors import ConfigError, Problem
-from config.loader import _read_yaml, _resolve_secrets, _validation_problems
+from config.loader import load_side_file
 from config.models import Name
 
 TRAPS_FILE = "traps.yaml"
@@ -136,20 +135,7 @@ def load_traps(path: Path, env: Mapping[str, str]) -> TrapConfig:
 
     A missing file is not an error: the receiver then runs with the defaults and no mappings.
     """
-    if not path.exists():
-        return TrapConfig()
-    doc = _read_yaml(path, str(path))
-    if isinstance(doc, Problem):
-        raise ConfigError([doc])
-    data, errors, _warnings = _resolve_secrets(doc, TrapConfig, env)
-    try:
-        value = TrapConfig.model_validate(data)
-    except ValidationError as exc:
-        errors.extend(_validation_problems(doc, TrapConfig, exc, data=data))
-        raise ConfigError(errors) from None
-    if errors:
-        raise ConfigError(errors)
-    return value
+    return load_side_file(path, TrapConfig, env)
 
 
 __all__ = [

@@ -16,8 +16,9 @@ import asyncio
 import contextlib
 import logging
 import socket
+from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import fields, replace
 from typing import Any, Final
 
 from pysnmp.carrier.asyncio.dgram import udp
@@ -70,27 +71,6 @@ def normalize_engine_id(text: str) -> str:
     return h
 
 
-@dataclass(slots=True)
-class _Counts:
-    """The receiver's mutable counters (private; read through :attr:`TrapReceiver.stats`)."""
-
-    received: int = 0
-    accepted: int = 0
-    malformed: int = 0
-    bad_community: int = 0
-    unknown_engine: int = 0
-    unknown_user: int = 0
-    bad_auth: int = 0
-    bad_priv: int = 0
-    not_in_time: int = 0
-    other_dropped: int = 0
-    decode_errors: int = 0
-    unresolved: int = 0
-    queue_full: int = 0
-    events: int = 0
-    handler_errors: int = 0
-
-
 def stats_sample(stats: TrapStats, listen: str, clock: Clock) -> Sample:
     """The receiver's counters as one ``trap_receiver`` sample (cumulative ints, like SNMP counters)."""
     values: dict[str, FieldValue] = {f.name: getattr(stats, f.name) for f in fields(stats)}
@@ -122,7 +102,7 @@ class TrapReceiver:
         self._clock = clock
         self._engine_ids = {d: normalize_engine_id(e) for d, e in (engine_ids or {}).items()}
         self._devices = list(devices)
-        self._counts = _Counts()
+        self._counts: Counter[str] = Counter()  # by TrapStats field name
         self._directory = DeviceDirectory(self._devices)
         self._engine: Any = None
         self._ntf: Any = None
@@ -147,7 +127,7 @@ class TrapReceiver:
 
     @property
     def stats(self) -> TrapStats:
-        return TrapStats(**asdict(self._counts))
+        return TrapStats(**self._counts)
 
     async def start(self) -> None:
         """Bind the socket (raises OSError at once if the port is taken) and start receiving."""
@@ -236,7 +216,7 @@ class TrapReceiver:
 
     def _on_datagram(self, dispatcher: Any, domain: Any, address: Any, message: bytes) -> None:
         c = self._counts
-        c.received += 1
+        c["received"] += 1
         before = self._snapshot()
         self._delivered = False
         self._last = {}
@@ -246,14 +226,14 @@ class TrapReceiver:
         except Exception as exc:  # a sender must never be able to break the receiver
             log.debug("trap receiver: datagram from %s raised %r", address, exc)
             if not self._delivered:
-                c.malformed += 1
+                c["malformed"] += 1
             return
         if self._delivered:
             return
         after = self._snapshot()
         reasons = [_REASON[n] for n in after if after[n] != before[n] and n in _REASON]
         reason = reasons[0] if reasons else "other_dropped"
-        setattr(c, reason, getattr(c, reason) + 1)
+        c[reason] += 1
         log.info("trap receiver: dropped a datagram from %s: %s", _host(address), reason)
 
     def _observe(self, eng: Any, point: str, variables: Mapping[str, Any], ctx: Any) -> None:
@@ -273,7 +253,7 @@ class TrapReceiver:
     ) -> None:
         c = self._counts
         if not self._delivered:
-            c.accepted += 1
+            c["accepted"] += 1
             self._delivered = True
         try:
             address = self._last.get("address")
@@ -296,13 +276,13 @@ class TrapReceiver:
                 inform=pdu is not None and pdu.tagSet == _INFORM_TAG,
             )
         except Exception as exc:
-            c.decode_errors += 1
+            c["decode_errors"] += 1
             log.warning("trap receiver: could not read a notification: %r", exc)
             return
         try:
             self._queue.put_nowait(trap)
         except asyncio.QueueFull:
-            c.queue_full += 1
+            c["queue_full"] += 1
 
     # --- the consumer and the counters sample ---------------------------------------------------------
 
@@ -318,11 +298,11 @@ class TrapReceiver:
         c = self._counts
         resolved = self._directory.resolve(trap)
         if not resolved.ok:
-            c.unresolved += 1
+            c["unresolved"] += 1
         try:
             event = self._decoder.decode(trap, resolved.device)
         except Exception as exc:
-            c.decode_errors += 1
+            c["decode_errors"] += 1
             log.warning("trap receiver: device=%s could not decode a trap: %r", resolved.device, exc)
             return
         if not resolved.ok:
@@ -330,9 +310,9 @@ class TrapReceiver:
         try:
             await self._on_event(event)
             await self._sink.write([event_sample(event, self._directory.tags(event.device))])
-            c.events += 1
+            c["events"] += 1
         except Exception:
-            c.handler_errors += 1
+            c["handler_errors"] += 1
             log.exception("trap receiver: device=%s kind=%s: the event handler failed", event.device, event.kind)
 
     async def _report(self) -> None:
