@@ -94,6 +94,13 @@ F_LOAD_A: Final = "load_a"  # float
 F_RECTIFIERS_TOTAL: Final = "rectifiers_total"  # int
 F_RECTIFIERS_OK: Final = "rectifiers_ok"  # int
 
+# --- BGP sessions (BGP4-MIB bgpPeerTable; IPv4 peers) ----------------------------------------------------------
+BGP_PEER: Final = "bgp_peer"
+TAG_PEER: Final = "peer"  # the peer's address
+TAG_REMOTE_AS: Final = "remote_as"
+F_STATE: Final = "state"  # int, bgpPeerState: 1 idle … 6 established
+F_ESTABLISHED_S: Final = "established_s"  # int, bgpPeerFsmEstablishedTime (seconds in / since the last state)
+
 # --- events (traps, later alarms/tickets) for Grafana annotations --------------------------------------------
 EVENT: Final = "event"
 TAG_KIND: Final = "kind"  # linkDown, linkUp, coldStart, warmStart, bgpBackwardTransition, vendor kinds...
@@ -173,6 +180,11 @@ SCHEMA: Final = (
         POWER,
         (TAG_DEVICE, TAG_SITE, TAG_REGION, TAG_ROLE),
         (F_MAINS_OK, F_BATTERY_V, F_LOAD_A, F_RECTIFIERS_TOTAL, F_RECTIFIERS_OK),
+    ),
+    Measurement(
+        BGP_PEER,
+        (TAG_DEVICE, TAG_PEER, TAG_REMOTE_AS, TAG_SITE, TAG_REGION, TAG_ROLE),
+        (F_STATE, F_ADMIN_STATUS, F_ESTABLISHED_S),
     ),
     Measurement(
         EVENT,
