@@ -189,10 +189,16 @@ def build_nos(onus: Sequence[LabOnu], pons: Sequence[str]) -> Any:
     return nos
 
 
-def serve(port: int, username: str, password: str, host_key: str | None, stop: threading.Event) -> None:
-    """Serve the lab OLT on 127.0.0.1:``port`` until ``stop`` is set."""
+def serve(
+    port: int, username: str, password: str, host_key: str | None, stop: threading.Event,
+    onus: Sequence[LabOnu] | None = None, pons: Sequence[str] | None = None,
+) -> None:
+    """Serve the lab OLT (``onus`` on ``pons``; default: the fixed test table) on 127.0.0.1:``port`` until
+    ``stop`` is set."""
     from fakenos import FakeNOS  # type: ignore[import-not-found,unused-ignore]
 
+    onus = lab_onus() if onus is None else onus
+    pons = LAB_PONS if pons is None else pons
     server_cfg: dict[str, Any] = {"address": "127.0.0.1", "timeout": 1}
     if host_key:
         server_cfg["ssh_key_file"] = host_key
@@ -203,9 +209,9 @@ def serve(port: int, username: str, password: str, host_key: str | None, stop: t
         },
         "hosts": {BASE_PROMPT: {"port": port, "nos": {"plugin": "lab_smartax"}}},
     }
-    net = FakeNOS(inventory=inventory, plugins=[build_nos(lab_onus(), LAB_PONS)])
+    net = FakeNOS(inventory=inventory, plugins=[build_nos(onus, pons)])
     net.start()
-    print(f"lab OLT {BASE_PROMPT} listening on 127.0.0.1:{port}", flush=True)
+    print(f"lab SSH OLT {BASE_PROMPT}: {len(onus)} ONUs on {len(pons)} PON ports, 127.0.0.1:{port}", flush=True)
     try:
         stop.wait()
     finally:

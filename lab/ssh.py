@@ -27,9 +27,9 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
-from lab.fakenos_olt import BASE_PROMPT, LabOnu, build_nos
+from lab import fakenos_olt
+from lab.fakenos_olt import LabOnu
 
 __all__ = [
     "FAKENOS_PYTHON",
@@ -205,24 +205,8 @@ def wait_ready(files: SshServerFiles, address: str, port: int, timeout_s: float 
 
 def serve(port: int, username: str, password: str, host_key: str, table: Path, stop: threading.Event) -> None:
     """Serve the table of ``table`` as fakenos's SmartAX (plus the lab's GPON commands) until ``stop``."""
-    from fakenos import FakeNOS  # type: ignore[import-not-found,unused-ignore]
-
     onus, pons = load_table(table.read_text())
-    server_cfg: dict[str, Any] = {"address": "127.0.0.1", "timeout": 1, "ssh_key_file": host_key}
-    inventory = {
-        "default": {
-            "username": username, "password": password,
-            "server": {"plugin": "ParamikoSshServer", "configuration": server_cfg},
-        },
-        "hosts": {BASE_PROMPT: {"port": port, "nos": {"plugin": "lab_smartax"}}},
-    }
-    net = FakeNOS(inventory=inventory, plugins=[build_nos(onus, pons)])
-    net.start()
-    print(f"lab SSH OLT {BASE_PROMPT}: {len(onus)} ONUs on {len(pons)} PON ports, 127.0.0.1:{port}", flush=True)
-    try:
-        stop.wait()
-    finally:
-        net.stop()
+    fakenos_olt.serve(port, username, password, host_key, stop, onus, pons)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
