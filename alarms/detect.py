@@ -6,7 +6,9 @@ threshold. Every poll that sees a condition gone says so (an inactive Condition)
 for keys it does not know. Each Condition carries its rule's severity, hold-down and clear hold-down.
 
 Resources: interfaces by ifName (monitored ports only), PON ports by ``frame/slot/port``, ONUs by
-``pon:onu_id``, radios by link, thresholds by ``rule`` or ``rule:object`` (kind ``threshold``).
+``pon:onu_id``, radios by link, BGP sessions by the peer's address (the resource the BGP traps carry, so a
+polled ``bgp_down`` and a ``bgpBackwardTransition`` are one alarm), thresholds by ``rule`` or
+``rule:object`` (kind ``threshold``).
 """
 
 from __future__ import annotations
@@ -20,10 +22,13 @@ from alarms.correlate import Topology
 from alarms.model import AlarmKey, Condition, Kind, Severity
 from collectors import measurements as m
 from collectors.model import DeviceEvent, PollResult, Sample
-from config.alarms import Rule, Rules, ThresholdRule
+from config.alarms import BgpRule, Rule, Rules, ThresholdRule
 
 _DOWN_OPER = frozenset({2, 7})  # down, lowerLayerDown
 _ADMIN_DOWN = 2
+_BGP_ESTABLISHED = 6
+_BGP_ADMIN_STOP = 1
+_BGP_STATES = {1: "idle", 2: "connect", 3: "active", 4: "opensent", 5: "openconfirm", 6: "established"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +156,8 @@ def _sample(acc: _Acc, s: Sample, device: str, rules: Rules, topo: Topology) -> 
             margin = rsl - r.threshold(device, link)
             acc.streak(AlarmKey(device, Kind.RADIO_RSL_LOW, link), margin < r.min_fade_margin_db, r, r.polls,
                        f"RSL {rsl:g} dBm, fade margin {margin:g} dB < {r.min_fade_margin_db:g} dB")
+    elif s.measurement == m.BGP_PEER:
+        _bgp(acc, s, device, rules.bgp_down)
     elif s.measurement == m.POWER:
         mains = _num(s, m.F_MAINS_OK)
         if mains is not None:
@@ -174,6 +181,20 @@ def _onu(acc: _Acc, s: Sample, device: str, rules: Rules) -> None:
         bad = not (w.min_dbm <= rx <= w.max_dbm)
         acc.streak(AlarmKey(device, Kind.ONU_RX_POWER, res), bad, r, r.polls,
                    f"ONU {res} Rx {rx:g} dBm outside {w.min_dbm:g}…{w.max_dbm:g}")
+
+
+def _bgp(acc: _Acc, s: Sample, device: str, rule: BgpRule) -> None:
+    """A peer admin-started (or with no admin status) and not established for ``rule.polls`` polls raises
+    ``bgp_down``; established clears it, and so does admin-stopped (an operator's choice raises nothing)."""
+    peer, state, admin = s.tags.get(m.TAG_PEER, ""), _num(s, m.F_STATE), _num(s, m.F_ADMIN_STATUS)
+    watched = rule.peers.get(device)
+    if not peer or state is None or (watched is not None and peer not in watched):
+        return
+    down = int(state) != _BGP_ESTABLISHED and (admin is None or int(admin) != _BGP_ADMIN_STOP)
+    remote = s.tags.get(m.TAG_REMOTE_AS)
+    name = _BGP_STATES.get(int(state), str(int(state)))
+    text = f"BGP peer {peer}{f' (AS {remote})' if remote else ''} {name}"
+    acc.streak(AlarmKey(device, Kind.BGP_DOWN, peer), down, rule, rule.polls, text)
 
 
 def _poll(acc: _Acc, p: PollResult, rules: Rules, topo: Topology) -> None:

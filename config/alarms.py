@@ -123,6 +123,16 @@ class OnuLosRule(Rule):
     """An offline ONU whose last down cause contains one of these (customer power off) is not LOS."""
 
 
+class BgpRule(Rule):
+    """A BGP session down: polled (``bgp_peer`` samples) and trapped (``bgpBackwardTransition``), one alarm."""
+
+    polls: int = Field(default=2, ge=1)
+    """Consecutive polls with the peer admin-started (2) and not established (6) before the condition holds."""
+    peers: dict[str, tuple[str, ...]] = {}
+    """Which peers of a device the poll watches, by device name (``{"agg-1": ["10.0.0.1"]}``); a device not
+    listed: every admin-started peer. Traps are not filtered."""
+
+
 class TrapRule(_Model):
     alarm: str | None = None
     """Alarm kind raised (None: ``trap:<kind>``)."""
@@ -166,8 +176,9 @@ class Rules(_Model):
     radio_down: Rule = Rule(severity="critical", hold_down_s=15, clear_hold_down_s=60)
     radio_rsl_low: RadioRslRule = RadioRslRule(severity="major", clear_hold_down_s=300)
     on_battery: Rule = Rule(severity="major", clear_hold_down_s=300)
-    bgp_down: Rule = Rule(severity="major", hold_down_s=30, clear_hold_down_s=60)
-    """Raised by traps (``bgpBackwardTransition``), cleared by ``bgpEstablished``."""
+    bgp_down: BgpRule = BgpRule(severity="major", hold_down_s=30, clear_hold_down_s=60)
+    """Raised by polls (a peer admin-started and not established for ``polls`` polls) and by traps
+    (``bgpBackwardTransition``); cleared by an established poll or ``bgpEstablished``."""
     cpu_high: ThresholdRule = ThresholdRule(severity="minor", above=90, polls=3, clear_hold_down_s=120)
     mem_high: ThresholdRule = ThresholdRule(severity="minor", above=95, polls=3, clear_hold_down_s=120)
     util_high: ThresholdRule = ThresholdRule(severity="major", above=90, polls=3, clear_hold_down_s=120)
@@ -249,6 +260,9 @@ def _cross_references(doc: _Doc, cfg: AlarmsConfig, devices: Collection[str], si
         if name.split(":", 1)[0] not in devices:
             path = ("rules", "onu_rx_power", "pon_classes", name)
             out.append(doc.problem(path, f"unknown device {name.split(':', 1)[0]!r}"))
+    for name in cfg.rules.bgp_down.peers:
+        if name not in devices:
+            out.append(doc.problem(("rules", "bgp_down", "peers", name), f"unknown device {name!r}"))
     for name in cfg.rules.radio_rsl_low.links:
         if name.split(":", 1)[0] not in devices:
             out.append(doc.problem(("rules", "radio_rsl_low", "links", name), f"unknown device {name!r}"))

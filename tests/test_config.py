@@ -65,7 +65,7 @@ def test_shipped_config_loads_clean(shipped: Loaded) -> None:
     assert st.influxdb.api == "v1" and st.influxdb.url == "http://127.0.0.1:18086"
     assert st.influxdb.database == "netqos"
     assert {n: j.interval_s for n, j in st.jobs.items()} == {
-        "system": 30, "interfaces": 30, "onu": 120, "radio": 30, "power": 30, "ssh_onu": 300
+        "system": 30, "interfaces": 30, "onu": 120, "radio": 30, "power": 30, "bgp": 30, "ssh_onu": 300
     }
     assert (st.spool.dir, st.tickets.database_url) == ("var/spool", "sqlite:///var/tickets.db")
     assert (st.timezone, st.language) == ("Asia/Shanghai", "zh-CN")

@@ -6,11 +6,12 @@ A profile's table group names a decoder (``index: huawei_onu``); the decoder tur
 such a row is skipped. Parent decoders (``count_parent``) map a child row's index to the index of the
 row it belongs to (an ONU row to its PON port's ifIndex), for counts joined across tables.
 
-Facts and their sources are in TELECOM.md A3 and docs/profiles.md.
+Facts and their sources are in TELECOM.md A1 (BGP) and A3 (PON), and docs/profiles.md.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -118,6 +119,39 @@ def zte_ifindex_to_gpon(ifindex: int) -> int | None:
     return None if zte_if_pon(ifindex) is None else ifindex + ZTE_GPON_TABLE_OFFSET
 
 
+# --- BGP peers (BGP4-MIB bgpPeerTable, CISCO-BGP4-MIB cbgpPeer2Table) ------------------------------------
+
+
+def ipv4_index(parts: tuple[int, ...]) -> str | None:
+    """Four index arcs as a dotted IPv4 address (each 0..255), else None.
+
+    >>> ipv4_index((188, 120, 0, 2))
+    '188.120.0.2'
+    """
+    if len(parts) != 4 or not all(0 <= p <= 255 for p in parts):
+        return None
+    return ".".join(str(p) for p in parts)
+
+
+def inet_index(parts: tuple[int, ...]) -> str | None:
+    """An ``InetAddressType.length.octets`` index (INET-ADDRESS-MIB, as CISCO-BGP4-MIB cbgpPeer2Table uses it)
+    as address text: type 1 (ipv4) with 4 octets → ``a.b.c.d``, type 2 (ipv6) with 16 → compressed IPv6.
+
+    >>> inet_index((1, 4, 192, 168, 5, 149))
+    '192.168.5.149'
+    >>> inet_index((2, 16, 32, 1, 13, 184) + (0,) * 11 + (1,))
+    '2001:db8::1'
+    """
+    if len(parts) < 2 or len(parts) != parts[1] + 2 or not all(0 <= p <= 255 for p in parts[2:]):
+        return None
+    kind, octets = parts[0], bytes(parts[2:])
+    if kind == 1 and len(octets) == 4:
+        return str(ipaddress.IPv4Address(octets))
+    if kind == 2 and len(octets) == 16:
+        return str(ipaddress.IPv6Address(octets))
+    return None
+
+
 # --- the named decoders profiles use ------------------------------------------------------------------------
 
 TagDecoder = Callable[[str], dict[str, str] | None]
@@ -136,11 +170,12 @@ class IndexDecoder:
 _INDEX_RE = re.compile(r"^\d+(\.\d+)*$")
 
 
-def _parts(index: str, n: int) -> tuple[int, ...] | None:
+def _parts(index: str, n: int | None) -> tuple[int, ...] | None:
+    """The index's arcs as ints (exactly ``n`` of them unless ``n`` is None), or None."""
     if not _INDEX_RE.match(index):
         return None
     parts = tuple(int(p) for p in index.split("."))
-    return parts if len(parts) == n else None
+    return parts if n is None or len(parts) == n else None
 
 
 def _port_tags(port: PonPort | None) -> dict[str, str] | None:
@@ -175,6 +210,22 @@ def _zte_onu(index: str) -> dict[str, str] | None:
     return None if p is None or port is None else {"pon": port.name, "onu_id": str(p[1])}
 
 
+def _peer_tags(address: str | None) -> dict[str, str] | None:
+    return None if address is None else {"peer": address}
+
+
+def _ipv4_peer(index: str) -> dict[str, str] | None:
+    """BGP4-MIB bgpPeerTable: the index is the peer's IPv4 address as 4 arcs, ``188.120.0.2``."""
+    p = _parts(index, 4)
+    return None if p is None else _peer_tags(ipv4_index(p))
+
+
+def _inet_peer(index: str) -> dict[str, str] | None:
+    """CISCO-BGP4-MIB cbgpPeer2Table: ``{type}.{len}.{octets}``, ``1.4.192.168.5.149`` → ``192.168.5.149``."""
+    p = _parts(index, None)
+    return None if p is None else _peer_tags(inet_index(p))
+
+
 INDEX_DECODERS: Final[Mapping[str, IndexDecoder]] = MappingProxyType(
     {
         d.name: d
@@ -184,6 +235,8 @@ INDEX_DECODERS: Final[Mapping[str, IndexDecoder]] = MappingProxyType(
             IndexDecoder("zte_if_pon", ("pon",), _zte_if_port),
             IndexDecoder("zte_gpon_pon", ("pon",), _zte_gpon_port),
             IndexDecoder("zte_onu", ("pon", "onu_id"), _zte_onu),
+            IndexDecoder("ipv4_peer", ("peer",), _ipv4_peer),
+            IndexDecoder("inet_peer", ("peer",), _inet_peer),
         )
     }
 )
