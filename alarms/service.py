@@ -12,6 +12,7 @@ repeats them on restart — harmless, because the ticket store finds the open ti
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -115,11 +116,14 @@ class AlarmService:
     async def tick(self) -> None:
         await self._feed(None)
 
-    async def run_ticks(self, every_s: float, escalate_every_s: float = 60.0) -> None:
-        """Tick until cancelled (hold-down and grouping windows expire on ticks); escalate now and then."""
+    async def run_ticks(self, every_s: float, stop: asyncio.Event, escalate_every_s: float = 60.0) -> None:
+        """Tick until ``stop`` is set (hold-down and grouping windows expire on ticks); escalate now and then.
+        Stopping lets a tick in flight finish (its writes reach the sink before the sink closes)."""
         last_escalation = self._clock() - timedelta(seconds=escalate_every_s)
-        while True:
-            await asyncio.sleep(every_s)
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every_s)
+                break
             try:
                 await self.tick()
                 now = self._clock()

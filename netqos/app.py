@@ -397,7 +397,8 @@ async def run(
                 await receiver.start()
                 log.warning("netqos run: receiving traps on %s", receiver.address)
             scheduler.start()
-            ticker = asyncio.create_task(alarms.run_ticks(ALARM_TICK_S))
+            stop_ticks = asyncio.Event()
+            ticker = asyncio.create_task(alarms.run_ticks(ALARM_TICK_S, stop_ticks))
             reporter = (
                 asyncio.create_task(_report_progress(scheduler, sink, progress_s, out)) if progress_s > 0 else None
             )
@@ -411,7 +412,8 @@ async def run(
             await scheduler.stop()
             if receiver is not None:
                 await receiver.stop()
-            ticker.cancel()
+            stop_ticks.set()
+            await ticker  # a tick in flight finishes its writes before the sink closes
             alarm_stats = alarms.stats
             await pool.close()
             stats = scheduler.stats
