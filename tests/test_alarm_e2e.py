@@ -19,6 +19,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -127,6 +128,11 @@ def _tickets(store: SqlTicketStore) -> list[Ticket]:
     return store.list(limit=1000)
 
 
+def _restored(store: SqlTicketStore, ticket_id: int) -> datetime | None:
+    t = store.get(ticket_id)
+    return t.clock.restored if t is not None else None
+
+
 def test_aggregation_router_down_opens_one_ticket_with_its_symptoms_and_customers(
     lab: Lab, influx_up: InfluxServer
 ) -> None:
@@ -151,7 +157,7 @@ def test_aggregation_router_down_opens_one_ticket_with_its_symptoms_and_customer
         assert ticket.team is not None and ticket.clock.restored is None
 
         fault(loaded.inventory, lab.state, AGG, "up")
-        restored = _wait("the restore time", lambda: (t := store.get(ticket.id)) and t.clock.restored, 60)
+        restored = _wait("the restore time", lambda: _restored(store, ticket.id), 60)
         assert restored > ticket.clock.detected
         assert len(_tickets(store)) == 1
     finally:
@@ -161,8 +167,8 @@ def test_aggregation_router_down_opens_one_ticket_with_its_symptoms_and_customer
     # the Grafana feed: the alarm changes and the ticket's states are points in InfluxDB
     alarms = influx.rows("e2e_alarms", f"SELECT * FROM \"{m.ALARM}\" WHERE \"{m.TAG_DEVICE}\" = '{AGG}'")
     assert {r[m.F_CHANGE] for r in alarms} >= {"raised", "cleared"}
-    tickets = influx.rows("e2e_alarms", f"SELECT * FROM \"{m.TICKET}\"")
-    assert {r[m.TAG_TICKET] for r in tickets} == {str(ticket.id)}
+    points = influx.rows("e2e_alarms", f"SELECT * FROM \"{m.TICKET}\"")
+    assert {r[m.TAG_TICKET] for r in points} == {str(ticket.id)}
 
 
 def test_trap_linkdown_opens_a_ticket_and_linkup_restores_it(lab: Lab) -> None:
@@ -180,7 +186,7 @@ def test_trap_linkdown_opens_a_ticket_and_linkup_restores_it(lab: Lab) -> None:
         ticket = _wait("the linkDown ticket", lambda: _tickets(store), 40)[0]
         assert ticket.root.device == "agg-sh-mh-01" and ticket.root.resource == port
         send_trap("127.0.0.1", lab.trap_port, dev.address, "linkUp", ifindex=ifindex, version="3", v3=auth)
-        _wait("the restore", lambda: (t := store.get(ticket.id)) and t.clock.restored, 40)
+        _wait("the restore", lambda: _restored(store, ticket.id), 40)
         assert len(_tickets(store)) == 1
     finally:
         _stop(proc)
