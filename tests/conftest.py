@@ -8,4 +8,5 @@ pytest_plugins = [
     "tests.servers.sshd",
     "tests.servers.fakenos_olt",
     "tests.servers.postgres",
+    "tests.transports",
 ]

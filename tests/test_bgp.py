@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -23,7 +22,7 @@ from alarms.engine import EngineSettings, EngineState, step
 from alarms.model import AlarmKey, AlarmState, Condition, Kind, Tick
 from collectors import measurements as m
 from collectors.counters import Limits, RateTracker
-from collectors.model import DeviceEvent, FieldValue, PollResult, Sample, SnmpClient, SnmpValue, Target
+from collectors.model import DeviceEvent, FieldValue, PollResult, Sample, SnmpValue
 from collectors.snmp.collect import SnmpCollector
 from collectors.snmp.indexes import INDEX_DECODERS
 from collectors.traps.decode import TrapDecoder
@@ -33,7 +32,8 @@ from config.loader import load
 from config.profiles import ProfileSet, load_profiles
 from config.traps import load_traps
 from lab.network import default_recordings_dir
-from tests.snmprec import Recording, RecordingClient, load_snmprec
+from tests.snmprec import Recording, load_snmprec
+from tests.transports import Transport
 
 ROOT = Path(__file__).resolve().parent.parent
 DEVICES_DIR = default_recordings_dir()
@@ -79,28 +79,6 @@ def profiles() -> ProfileSet:
 @pytest.fixture(scope="module")
 def recordings() -> dict[str, Recording]:
     return {stem: load_snmprec(DEVICES_DIR / f"{stem}.snmprec") for stem in RECORDED}
-
-
-@dataclass(frozen=True, slots=True)
-class Transport:
-    name: str
-    target: Callable[[str], Target]
-    factory: Callable[[Target], SnmpClient]
-
-
-@pytest.fixture(params=["memory", "snmpsim"], scope="module")
-async def transport(request: pytest.FixtureRequest, recordings: dict[str, Recording]) -> AsyncIterator[Transport]:
-    if request.param == "memory":
-        yield Transport(
-            "memory", lambda stem: Target(stem, "127.0.0.1", community=stem),
-            lambda t: RecordingClient(recordings[t.community]),
-        )
-        return
-    from collectors.snmp.pysnmp_client import PysnmpEngine
-
-    sim = request.getfixturevalue("snmpsim_recordings")
-    async with PysnmpEngine() as engine:
-        yield Transport("snmpsim", lambda stem: sim.target(stem, timeout_s=5.0, retries=2), engine.client)
 
 
 def _peer(index: str, form: str) -> str:

@@ -4,7 +4,7 @@ the in-memory client and real snmpsim; MINI-LINK TN and NetSure on small hand-ma
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +17,7 @@ from collectors.snmp.collect import SnmpCollector
 from config.profiles import ProfileSet, load_profiles
 from lab.network import default_recordings_dir
 from tests.snmprec import Recording, RecordingClient, load_snmprec, parse_snmprec
+from tests.transports import Transport
 
 DEVICES = default_recordings_dir()
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
@@ -99,33 +100,17 @@ def recordings() -> dict[str, Recording]:
 Factory = Callable[[Target], SnmpClient]
 
 
-@pytest.fixture(params=["memory", "snmpsim"], scope="module")
-async def transport(
-    request: pytest.FixtureRequest, recordings: dict[str, Recording]
-) -> AsyncIterator[tuple[str, Callable[[str], Target], Factory]]:
-    if request.param == "memory":
-        yield ("memory", lambda stem: Target(stem, "127.0.0.1", community=stem),
-               lambda t: RecordingClient(recordings[t.community]))
-        return
-    from collectors.snmp.pysnmp_client import PysnmpEngine
-
-    sim = request.getfixturevalue("snmpsim_recordings")
-    async with PysnmpEngine() as engine:
-        yield "snmpsim", lambda stem: sim.target(stem, timeout_s=5.0, retries=2), engine.client
-
-
-async def poll(profiles: ProfileSet, transport: tuple[str, Callable[[str], Target], Factory],
+async def poll(profiles: ProfileSet, transport: Transport,
                stem: str, profile: str, job: str) -> PollResult:
-    _, target, factory = transport
-    col = SnmpCollector(profiles, factory, RateTracker(Limits(60)), lambda: T0)
-    result = await col.collect(target(stem), profile, job)
+    col = SnmpCollector(profiles, transport.factory, RateTracker(Limits(60)), lambda: T0)
+    result = await col.collect(transport.target(stem), profile, job)
     assert result.ok, result.error
     return result
 
 
 @pytest.mark.parametrize(("stem", "profile", "link", "field", "oid_tail", "factor"), RADIO)
 async def test_radio_matches_recording_and_answer_key(
-    profiles: ProfileSet, transport: tuple[str, Callable[[str], Target], Factory],
+    profiles: ProfileSet, transport: Transport,
     stem: str, profile: str, link: str, field: str, oid_tail: str, factor: float,
 ) -> None:
     result = await poll(profiles, transport, stem, profile, "radio")
@@ -139,7 +124,7 @@ async def test_radio_matches_recording_and_answer_key(
     [("ericsson-ml", "ericsson_minilink", 1), ("ceraos", "ceragon", 4)],
 )
 async def test_radio_rows_are_the_radios_only(
-    profiles: ProfileSet, transport: tuple[str, Callable[[str], Target], Factory], stem: str, profile: str,
+    profiles: ProfileSet, transport: Transport, stem: str, profile: str,
     links: int, recordings: dict[str, Recording],
 ) -> None:
     result = await poll(profiles, transport, stem, profile, "radio")
@@ -151,7 +136,7 @@ async def test_radio_rows_are_the_radios_only(
 
 @pytest.mark.parametrize(("stem", "profile", "field", "oid_tail", "factor"), POWER)
 async def test_power_matches_recording_and_answer_key(
-    profiles: ProfileSet, transport: tuple[str, Callable[[str], Target], Factory],
+    profiles: ProfileSet, transport: Transport,
     stem: str, profile: str, field: str, oid_tail: str, factor: float,
 ) -> None:
     [sample] = (await poll(profiles, transport, stem, profile, "power")).samples

@@ -7,8 +7,6 @@ real snmpsim serving the same recording to the real :class:`PysnmpClient`.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,11 +14,12 @@ import pytest
 
 from collectors import measurements as m
 from collectors.counters import Limits, RateTracker
-from collectors.model import PollResult, SnmpClient, SnmpError, Target
+from collectors.model import PollResult, SnmpError, Target
 from collectors.snmp.collect import SnmpCollector, text
 from config.profiles import ProfileSet, load_profiles
 from lab.network import default_recordings_dir
 from tests.snmprec import Recording, RecordingClient, load_snmprec
+from tests.transports import Transport
 
 DEVICES_DIR = default_recordings_dir()
 STEMS = sorted(p.stem for p in DEVICES_DIR.glob("*.snmprec"))
@@ -58,33 +57,6 @@ def profiles() -> ProfileSet:
 @pytest.fixture(scope="module")
 def recordings() -> dict[str, Recording]:
     return {stem: load_snmprec(DEVICES_DIR / f"{stem}.snmprec") for stem in STEMS}
-
-
-@dataclass(frozen=True, slots=True)
-class Transport:
-    """How a test reaches a recording: a Target and a client factory."""
-
-    name: str
-    target: Callable[[str], Target]
-    factory: Callable[[Target], SnmpClient]
-
-
-@pytest.fixture(params=["memory", "snmpsim"], scope="module")
-async def transport(
-    request: pytest.FixtureRequest, recordings: dict[str, Recording]
-) -> AsyncIterator[Transport]:
-    if request.param == "memory":
-        yield Transport(
-            "memory",
-            lambda stem: Target(stem, "127.0.0.1", community=stem),
-            lambda t: RecordingClient(recordings[t.community]),
-        )
-        return
-    from collectors.snmp.pysnmp_client import PysnmpEngine
-
-    sim = request.getfixturevalue("snmpsim_recordings")
-    async with PysnmpEngine() as engine:
-        yield Transport("snmpsim", lambda stem: sim.target(stem, timeout_s=5.0, retries=2), engine.client)
 
 
 class Clock:
