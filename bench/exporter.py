@@ -28,6 +28,7 @@ from bench.workload import (
     TIMEOUT_S,
     Section,
 )
+from lab.procs import stop_process
 
 MODULE = "netqos_bench"
 POLLER = "prometheus-snmp-exporter"
@@ -130,13 +131,8 @@ class Exporter:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+        if self._proc is not None:
+            stop_process(self._proc, grace_s=5)
         self._proc = None
 
     def poll_fleet(self, ports: Sequence[int], in_flight: int) -> Section:

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lab.procs import stop_process
+
 INFLUXD = "/usr/bin/influxd"
 START_TIMEOUT_S = 20.0
 
@@ -114,12 +116,7 @@ class InfluxServer:
         """Stop the server (SIGTERM, then SIGKILL) and wait until its port refuses connections."""
         if self.proc is None:
             return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
+        stop_process(self.proc)
         self.proc = None
 
     def restart(self) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from lab.procs import stop_process
 from tests.servers.influx import free_port
 
 VICTORIA = "/usr/bin/victoria-metrics"
@@ -76,12 +77,7 @@ class VictoriaServer:
     def stop(self) -> None:
         if self.proc is None:
             return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
+        stop_process(self.proc)
         self.proc = None
 
     def force_flush(self) -> None:
