@@ -93,6 +93,9 @@ F_BATTERY_V: Final = "battery_v"  # float
 F_LOAD_A: Final = "load_a"  # float
 F_RECTIFIERS_TOTAL: Final = "rectifiers_total"  # int
 F_RECTIFIERS_OK: Final = "rectifiers_ok"  # int
+F_BATTERY_RUNTIME_MIN: Final = "battery_runtime_min"  # float, minutes the battery lasts at the present load
+F_SYSTEM_OK: Final = "system_ok"  # int 0/1: the plant's own overall status (no major/critical alarm)
+F_ALARM_LEVEL: Final = "alarm_level"  # int: the plant's highest active alarm severity, vendor scale (see profile)
 
 # --- BGP sessions (BGP4-MIB bgpPeerTable; IPv4 peers) ----------------------------------------------------------
 BGP_PEER: Final = "bgp_peer"
@@ -143,6 +146,8 @@ F_VARBINDS: Final = "varbinds"  # int
 F_OK: Final = "ok"  # int 0/1
 F_ERROR: Final = "error"  # string reason, only on failure
 F_SKIPPED: Final = "skipped"  # int, overrunning runs skipped since the last sample
+F_RATES_DROPPED: Final = "rates_dropped"  # int, counter intervals left without a rate (reset/gap/wrap/ceiling)
+F_REQUESTS: Final = "requests"  # int, request PDUs the run sent
 
 SCHEMA: Final = (
     Measurement(
@@ -179,7 +184,10 @@ SCHEMA: Final = (
     Measurement(
         POWER,
         (TAG_DEVICE, TAG_SITE, TAG_REGION, TAG_ROLE),
-        (F_MAINS_OK, F_BATTERY_V, F_LOAD_A, F_RECTIFIERS_TOTAL, F_RECTIFIERS_OK),
+        (
+            F_MAINS_OK, F_BATTERY_V, F_LOAD_A, F_RECTIFIERS_TOTAL, F_RECTIFIERS_OK,
+            F_BATTERY_RUNTIME_MIN, F_SYSTEM_OK, F_ALARM_LEVEL,
+        ),
     ),
     Measurement(
         BGP_PEER,
@@ -205,7 +213,7 @@ SCHEMA: Final = (
     Measurement(
         POLLER,
         (TAG_DEVICE, TAG_JOB, TAG_SITE, TAG_REGION, TAG_ROLE),
-        (F_DURATION_MS, F_VARBINDS, F_OK, F_ERROR, F_SKIPPED),
+        (F_DURATION_MS, F_VARBINDS, F_OK, F_ERROR, F_SKIPPED, F_RATES_DROPPED, F_REQUESTS),
     ),
 )
 """Every measurement netqos writes."""
