@@ -257,3 +257,49 @@ def test_times_come_back_utc_aware(store: SqlTicketStore) -> None:
     got = store.get(t.id)
     assert got is not None and got.clock.detected == T0.replace(hour=8, minute=30)
     assert got.clock.detected.utcoffset() is not None and got.clock.detected.utcoffset().total_seconds() == 0  # type: ignore[union-attr]
+
+
+# --- the audit trail as a feed (the notification dispatcher reads it) -------------------------------------
+
+
+def test_changes_since_is_the_audit_trail_in_id_order(store: SqlTicketStore) -> None:
+    a, _ = store.open_or_get(open_action("dev-a", symptoms=("onu-a",)), "field-east", at(0))
+    b, _ = store.open_or_get(open_action("dev-b"), None, at(1))
+    store.add_note(a.id, "li.wei", "on site", at(2))
+    store.transition(b.id, S.ACKNOWLEDGED, "wang.fang", at(3))
+    changes = store.changes_since(0)
+    assert [(c.ticket_id, c.actor, c.action) for c in changes] == [
+        (a.id, "system", "opened"),
+        (a.id, "system", "assigned"),
+        (a.id, "system", "attached"),
+        (b.id, "system", "opened"),
+        (a.id, "li.wei", "note"),
+        (b.id, "wang.fang", "acknowledged"),
+    ]
+    assert [c.id for c in changes] == sorted({c.id for c in changes})
+    assert changes[4].time == at(2) and changes[4].detail == {"text": "on site"}
+    assert changes[0].detail == {"root": a.dedup_key, "priority": "2"}
+    assert store.changes_since(changes[2].id) == changes[3:]
+    assert store.changes_since(changes[0].id, limit=2) == changes[1:3]
+    assert store.changes_since(changes[-1].id) == []
+
+
+@pytest.mark.parametrize(("writes", "expected"), [((), 0), ((7,), 7), ((7, 3), 3), ((7, 12, 40), 40)])
+def test_cursor_round_trip(store: SqlTicketStore, writes: tuple[int, ...], expected: int) -> None:
+    for w in writes:
+        store.set_cursor("notify", w)
+    assert store.cursor("notify") == expected
+    assert store.cursor("other") == 0
+
+
+def test_list_active_is_every_working_ticket_oldest_first(store: SqlTicketStore) -> None:
+    made = [store.open_or_get(open_action(f"dev-{i}"), None, at(i))[0] for i in range(5)]
+    store.transition(made[1].id, S.ACKNOWLEDGED, "x", at(10))
+    store.transition(made[2].id, S.IN_PROGRESS, "x", at(10))
+    store.transition(made[3].id, S.RESOLVED, "x", at(10))
+    store.transition(made[4].id, S.RESOLVED, "x", at(10), cause_code="software")
+    store.transition(made[4].id, S.CLOSED, "x", at(11))
+    many = [store.open_or_get(open_action(f"bulk-{i}"), None, at(20))[0] for i in range(120)]
+    active = store.list_active()
+    assert ids(active) == [made[0].id, made[1].id, made[2].id, *ids(many)]
+    assert {t.status for t in active} == {S.OPEN, S.ACKNOWLEDGED, S.IN_PROGRESS}

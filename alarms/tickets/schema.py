@@ -148,3 +148,13 @@ class AuditRow(Base):
     detail: Mapped[str] = mapped_column(Text)
     """JSON object of strings."""
     ticket: Mapped[TicketRow] = relationship(back_populates="audit")
+
+
+class DispatchCursorRow(Base):
+    """How far a consumer of the audit trail (e.g. the notification dispatcher) has read: the last
+    ``ticket_audit.id`` it handled."""
+
+    __tablename__ = "dispatch_cursors"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_id: Mapped[int] = mapped_column(Integer)

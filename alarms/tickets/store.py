@@ -7,15 +7,18 @@ At most one not-closed ticket exists per dedup key (a partial unique index); a c
 
 from __future__ import annotations
 
+import builtins
 import json
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
@@ -36,12 +39,26 @@ from alarms.model import (
 from alarms.tickets import migrate
 from alarms.tickets.causes import DEFAULT_CAUSES, CauseCode
 from alarms.tickets.lifecycle import audit_action, check_transition, is_reopen
-from alarms.tickets.schema import AuditRow, NoteRow, ServiceRow, SymptomRow, TicketRow
+from alarms.tickets.schema import AuditRow, DispatchCursorRow, NoteRow, ServiceRow, SymptomRow, TicketRow
 
 log = logging.getLogger(__name__)
 
 SYSTEM = "system"
 _CLOSED = TicketStatus.CLOSED.value
+ACTIVE = (TicketStatus.OPEN, TicketStatus.ACKNOWLEDGED, TicketStatus.IN_PROGRESS)
+"""The statuses of a ticket someone still has to work on."""
+
+
+@dataclass(frozen=True, slots=True)
+class TicketChange:
+    """One row of the audit trail, as the readers of the trail (the notification dispatcher) see it."""
+
+    id: int
+    ticket_id: int
+    actor: str
+    time: datetime
+    action: str
+    detail: Mapping[str, str]
 
 
 class TicketNotFound(LookupError):
@@ -326,6 +343,40 @@ class SqlTicketStore:
             _audit(row, actor, now, "complaint_linked", **detail)
             s.flush()
             return to_ticket(row)
+
+    # --- the audit trail as a feed, and its readers' cursors ------------------------------------------------
+
+    def changes_since(self, after_id: int, limit: int = 500) -> builtins.list[TicketChange]:
+        """Audit rows with ``id > after_id``, ascending id, at most ``limit``."""
+        q = select(AuditRow).where(AuditRow.id > after_id).order_by(AuditRow.id).limit(limit)
+        with self._tx() as s:
+            return [TicketChange(r.id, r.ticket_id, r.actor, r.time, r.action, _detail(r)) for r in s.scalars(q)]
+
+    def cursor(self, name: str) -> int:
+        """The last audit id the reader ``name`` recorded with :meth:`set_cursor` (0 when none)."""
+        with self._tx() as s:
+            row = s.get(DispatchCursorRow, name)
+            return 0 if row is None else row.last_id
+
+    def set_cursor(self, name: str, value: int) -> None:
+        """Record that the reader ``name`` has handled the audit trail up to id ``value`` (an upsert)."""
+        dialect = self.engine.dialect.name
+        ins = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stmt = ins(DispatchCursorRow).values(name=name, last_id=value)
+        stmt = stmt.on_conflict_do_update(index_elements=["name"], set_={"last_id": value})
+        with self._tx() as s:
+            s.execute(stmt)
+
+    def list_active(self) -> builtins.list[Ticket]:
+        """Every ticket still to be worked on (open, acknowledged, in progress), oldest first, no limit."""
+        q = (
+            select(TicketRow)
+            .where(TicketRow.status.in_([x.value for x in ACTIVE]))
+            .options(*_LOAD)
+            .order_by(TicketRow.id)
+        )
+        with self._tx() as s:
+            return [to_ticket(r) for r in s.scalars(q)]
 
     # --- beyond the port: assignment and escalation marks ---------------------------------------------------
 
