@@ -8,10 +8,14 @@ from hypothesis import strategies as st
 
 from collectors.counters import (
     CounterState,
+    Drop,
     Limits,
     Observation,
     RateRule,
     RateTracker,
+    RowRates,
+    assess,
+    assess_row,
     delta,
     rate,
     rates_for,
@@ -51,7 +55,40 @@ CASES = [
      {"ceiling": 1.25e8 * 1.1}, (10**9 + 10) / 60),
     ("jump above ceiling", st_(0, 0, up=100), st_(1, 10**10, up=200), {"ceiling": 1.375e8}, None),
     ("width changed", st_(0, 10, up=100, bits=32), st_(10, 20, up=1100, bits=64), {}, None),
+    ("32-bit, 1G, 60 s: wraps ambiguous", st_(0, 10, up=1, bits=32), st_(60, 20, up=6001, bits=32),
+     {"wrap_rate": GBIT / 8}, None),
+    ("32-bit, 1G, 20 s: one wrap at most", st_(0, M32 - 10, up=1, bits=32), st_(20, 10**9, up=2001, bits=32),
+     {"wrap_rate": GBIT / 8, "ceiling": GBIT / 8 * 1.1}, (10**9 + 10) / 20),
+    ("64-bit, 400G, 600 s: never ambiguous", st_(0, 10, up=1), st_(600, 20, up=60001),
+     {"wrap_rate": 400 * GBIT / 8}, 10 / 600),
 ]
+
+DROPS = [
+    # id, prev, cur, kwargs, expected drop reason
+    ("gap", st_(0, 100), st_(200, 300), {"max_dt_s": 150.0}, Drop.GAP),
+    ("clock back", st_(10, 100), st_(5, 200), {}, Drop.GAP),
+    ("reset", st_(0, 5000, up=500_000), st_(60, 100, up=3_000), {}, Drop.RESET),
+    ("width", st_(0, 10, up=100, bits=32), st_(10, 20, up=1100, bits=64), {}, Drop.WIDTH),
+    ("ambiguous", st_(0, 10, up=1, bits=32), st_(60, 20, up=6001, bits=32), {"wrap_rate": GBIT / 8},
+     Drop.AMBIGUOUS_WRAP),
+    ("above line", st_(0, 0, up=100), st_(1, 10**10, up=200), {"ceiling": 1.375e8}, Drop.ABOVE_LINE),
+    ("fine", st_(0, 0, up=100), st_(1, 10, up=200), {"ceiling": 1.375e8}, None),
+]
+
+
+@pytest.mark.parametrize(
+    ("prev", "cur", "kwargs", "expected"), [c[1:] for c in DROPS], ids=[c[0] for c in DROPS]
+)
+def test_assess_says_why(
+    prev: CounterState, cur: CounterState, kwargs: dict[str, float], expected: Drop | None
+) -> None:
+    got = assess(prev, cur, "o", **kwargs)
+    assert got.drop == expected
+    assert (got.rate is None) == (expected is not None)
+
+
+def test_missing_counter_is_no_drop() -> None:
+    assert assess(CounterState(0, {}), CounterState(1, {"o": 1}), "o").drop is None
 
 
 @pytest.mark.parametrize(
@@ -120,6 +157,60 @@ def test_tracker_first_poll_then_rate_then_forget() -> None:
     assert len(tracker) == 1
     tracker.observe("r1", {}, RULES)  # the interface vanished: forgotten
     assert len(tracker) == 0
+
+
+@pytest.mark.parametrize(
+    ("bits", "speed", "dt", "expected_drop"),
+    [
+        (32, GBIT, 60, Drop.AMBIGUOUS_WRAP),  # 1G wraps a 32-bit octet counter every 34 s
+        (32, GBIT, 30, None),
+        (32, 10 * GBIT, 4, Drop.AMBIGUOUS_WRAP),
+        (32, 100_000_000, 300, None),  # 100M: one wrap every 343 s
+        (32, None, 30, Drop.AMBIGUOUS_WRAP),  # speed unknown: 1 Tbit/s assumed
+        (64, None, 30, None),
+        (64, 400 * GBIT, 300, None),
+    ],
+)
+def test_octet_counter_wrap_ambiguity(bits: int, speed: int | None, dt: float, expected_drop: Drop | None) -> None:
+    rules = (RateRule("in_bps", "in", scale=8, bits_per_unit=8), RateRule("in_errors_ps", "err", bits_per_unit=512))
+    prev = CounterState(0, {"in": 1000, "err": 0}, {"in": bits, "err": 32}, uptime_cs=100_000)
+    cur = CounterState(dt, {"in": 2000, "err": 3}, {"in": bits, "err": 32}, uptime_cs=100_000 + round(dt * 100))
+    got = assess_row(prev, cur, rules, speed, Limits(interval_s=dt))
+    assert got.dropped.get("in_bps") == expected_drop
+    assert ("in_bps" in got.fields) == (expected_drop is None)
+    assert got.fields["in_errors_ps"] == pytest.approx(3 / dt)  # packet counters keep the one-wrap reading
+
+
+@pytest.mark.parametrize(
+    ("dt", "gap_factor", "expected_drop"),
+    [(60, None, None), (89, None, None), (91, None, Drop.GAP), (120, None, Drop.GAP),  # default 1.5
+     (120, 2.5, None), (0, None, Drop.GAP)],
+)
+def test_a_missed_poll_is_a_gap(dt: float, gap_factor: float | None, expected_drop: Drop | None) -> None:
+    limits = Limits(interval_s=60) if gap_factor is None else Limits(interval_s=60, gap_factor=gap_factor)
+    rules = (RateRule("in_bps", "in", scale=8, bits_per_unit=8),)
+    prev = CounterState(0, {"in": 0}, uptime_cs=100_000)
+    cur = CounterState(dt, {"in": 600}, uptime_cs=100_000 + round(dt * 100))
+    got = assess_row(prev, cur, rules, GBIT, limits)
+    assert got.dropped.get("in_bps") == expected_drop
+
+
+def test_tracker_counts_a_forgotten_interval_as_a_gap() -> None:
+    tracker = RateTracker(Limits(interval_s=60))
+
+    def obs(t: float, v: int) -> dict[str, Observation]:
+        return {i: Observation(CounterState(t, {"in": v, "err": 0}, uptime_cs=1000 + int(t) * 100), GBIT)
+                for i in ("1", "2")}
+
+    assert tracker.assess("r1", obs(0, 0), RULES) == {"1": RowRates({}), "2": RowRates({})}  # first: no drop
+    tracker.forget("r1")  # the next poll failed
+    after = tracker.assess("r1", obs(120, 10), RULES)
+    assert {i: dict(r.dropped) for i, r in after.items()} == {
+        i: {"in_bps": Drop.GAP, "in_errors_ps": Drop.GAP} for i in ("1", "2")
+    }
+    assert tracker.assess("r1", obs(180, 20), RULES)["1"].dropped == {}  # back to normal
+    tracker.forget("never-seen")  # nothing to forget: its first poll is no gap
+    assert tracker.assess("never-seen", obs(0, 0), RULES)["1"].dropped == {}
 
 
 def test_tracker_gap_is_unknown() -> None:
@@ -200,6 +291,25 @@ def test_rates_never_negative_and_util_bounded(
         assert speed
         assert got["util"] <= 110.0 + 1e-9
         assert got["bps"] <= speed * 1.1 * (1 + 1e-12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(speed_mbit=st.integers(min_value=1, max_value=400_000), dt=st.floats(min_value=0.5, max_value=600),
+       start=st.integers(min_value=0, max_value=M32 - 1), load=st.floats(min_value=0.0, max_value=1.0),
+       up=uptime_st)
+def test_32bit_octets_never_undercount(speed_mbit: int, dt: float, start: int, load: float, up: int) -> None:
+    """Whatever the traffic (up to line rate), a 32-bit octet counter either gives the true rate or none:
+    never the remainder of an unseen extra wrap."""
+    speed = speed_mbit * 1_000_000
+    true_increase = int(speed / 8 * dt * load)
+    prev = CounterState(0, {"in": start}, {"in": 32}, uptime_cs=up)
+    cur = CounterState(dt, {"in": (start + true_increase) % M32}, {"in": 32}, uptime_cs=(up + round(dt * 100)) % M32)
+    rules = (RateRule("in_bps", "in", scale=8, bits_per_unit=8),)
+    got = assess_row(prev, cur, rules, speed, Limits(interval_s=dt))
+    if speed / 8 * dt >= M32:
+        assert got.dropped == {"in_bps": Drop.AMBIGUOUS_WRAP}
+    else:
+        assert got.fields["in_bps"] == pytest.approx(true_increase * 8 / dt)
 
 
 @pytest.mark.parametrize(
