@@ -2,11 +2,15 @@
 
 Everything with a decision in it is pure (:mod:`alarms.detect`, :mod:`alarms.engine`); this module only
 feeds them, in order, one input at a time, and carries out their actions through the ports: the ticket
-store, the notifier and the sink (alarm and ticket changes as points, for Grafana).
+store and the sink (alarm changes as points, for Grafana).
 
-Crash safety: the actions of an input are carried out *before* the new state is saved. A crash in between
-repeats them on restart — harmless, because the ticket store finds the open ticket by its dedup key
-(``open_or_get``) and notifications carry a stable delivery id — instead of losing them.
+Notifications and the tickets' Grafana points are not sent from here: every ticket change is an audit row,
+and :mod:`alarms.dispatch` reads the trail in its own task, outside this lock.
+
+Crash safety: the actions of an input are carried out, and its alarm points written to the sink (which
+spools them to disk before it returns), *before* the new state is saved. A crash in between repeats them
+on restart — harmless, because the ticket store finds the open ticket by its dedup key (``open_or_get``)
+and a repeated point is only a repeat — instead of losing them.
 """
 
 from __future__ import annotations
@@ -32,10 +36,7 @@ from alarms.model import (
     RecordAlarm,
     RestoreTicket,
     Tick,
-    Ticket,
 )
-from alarms.notify.events import TicketEvent
-from alarms.notify.notifier import Notifier
 from alarms.state_store import Snapshot, StateStore
 from alarms.tickets.assign import assign_team, required_skills
 from alarms.tickets.store import SqlTicketStore
@@ -43,7 +44,6 @@ from collectors import measurements as m
 from collectors.model import Clock, DeviceEvent, PollResult, Sample, Sink
 from config.alarms import Rules
 from config.models import Inventory
-from config.tickets import NotifySettings
 
 log = logging.getLogger("netqos.alarms")
 
@@ -75,8 +75,6 @@ class AlarmService:
         state_store: StateStore,
         sink: Sink,
         clock: Clock,
-        notifier: Notifier | None = None,
-        notify_settings: NotifySettings | None = None,
     ) -> None:
         self._inv = inventory
         self._rules = rules
@@ -87,8 +85,6 @@ class AlarmService:
         self._state_store = state_store
         self._sink = sink
         self._clock = clock
-        self._notifier = notifier
-        self._notify_settings = notify_settings or NotifySettings()
         snap = state_store.load()
         self._engine = snap.engine if snap else EngineState()
         self._detector = snap.detector if snap else DetectorState()
@@ -96,7 +92,6 @@ class AlarmService:
         self._seq = 0
         self._stats = AlarmStats()
         self._roles = {d.name: d.role.value for d in inventory.devices}
-        self._site_class = {s.name: s.site_class.value for s in inventory.sites}
 
     @property
     def stats(self) -> AlarmStats:
@@ -116,20 +111,15 @@ class AlarmService:
     async def tick(self) -> None:
         await self._feed(None)
 
-    async def run_ticks(self, every_s: float, stop: asyncio.Event, escalate_every_s: float = 60.0) -> None:
-        """Tick until ``stop`` is set (hold-down and grouping windows expire on ticks); escalate now and then.
-        Stopping lets a tick in flight finish (its writes reach the sink before the sink closes)."""
-        last_escalation = self._clock() - timedelta(seconds=escalate_every_s)
+    async def run_ticks(self, every_s: float, stop: asyncio.Event) -> None:
+        """Tick until ``stop`` is set (hold-down and grouping windows expire on ticks). Stopping lets a tick
+        in flight finish (its writes reach the sink before the sink closes)."""
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), every_s)
                 break
             try:
                 await self.tick()
-                now = self._clock()
-                if self._notifier is not None and (now - last_escalation).total_seconds() >= escalate_every_s:
-                    last_escalation = now
-                    await asyncio.to_thread(self._escalate, now)
             except Exception:
                 log.exception("alarm tick failed; the next tick retries")
 
@@ -148,6 +138,9 @@ class AlarmService:
             actions.extend(acts)
             if actions:
                 await asyncio.to_thread(self._carry_out, actions, now)
+                points = self._samples(actions, now)
+                if points:  # spooled before the state is saved: a crash repeats a point, never loses one
+                    await self._sink.write(points)
             changed = engine is not self._engine or detector is not self._detector
             self._engine, self._detector = engine, detector
             if changed:
@@ -157,8 +150,6 @@ class AlarmService:
                 s.inputs + (item is not None), s.conditions + len(conditions), s.tickets_opened,
                 s.symptoms_attached, s.tickets_restored, s.alarm_changes,
             )  # fmt: skip
-            if actions:
-                await self._sink.write(self._samples(actions, now))
 
     # --- carrying out actions (in a worker thread: database and network I/O) ------------------------------
 
@@ -174,7 +165,6 @@ class AlarmService:
                         "ticket %d opened: root %s, %d symptoms, %d services, priority %d, team %s",
                         ticket.id, a.root.key, len(a.symptoms), len(a.impact.services), ticket.priority, team,
                     )  # fmt: skip
-                    self._notify(TicketEvent.OPENED, ticket, now)
             elif isinstance(a, AttachSymptoms):
                 ticket_or_none = self._tickets.attach(a.root, [s.key for s in a.symptoms], a.impact, now)
                 self._count(symptoms_attached=len(a.symptoms))
@@ -186,25 +176,11 @@ class AlarmService:
                     self._count(tickets_restored=1)
                     log.warning("ticket %d: service restored at %s (root %s cleared)", restored.id,
                                 a.restored_at.isoformat(), a.root)
-                    self._notify(TicketEvent.RESOLVED, restored, now)
             elif isinstance(a, RecordAlarm):
                 self._count(alarm_changes=1)
                 log.info("alarm %s %s (root %s)", a.alarm.key, a.change, a.alarm.root)
-
-    def _notify(self, event: TicketEvent, ticket: Ticket, now: datetime) -> None:
-        if self._notifier is None:
-            return
-        for d in self._notifier.notify(event, ticket, now):
-            if not d.ok:
-                log.error("ticket %d: %s notification on %s failed: %s", ticket.id, event, d.channel, d.error)
-
-    def _escalate(self, now: datetime) -> None:
-        if self._notifier is None:
-            return
-        open_tickets = self._tickets.list(limit=1000)
-        due = self._notifier.escalate(open_tickets, self._tickets, self._site_class.get, self._notify_settings, now)
-        for e in due:
-            log.warning("ticket %d escalated: %.0f %% of its repair limit used", e.ticket.id, e.elapsed_pct)
+                if a.change == "cleared":  # a symptom on a ticket: the ticket shows it cleared (else no-op)
+                    self._tickets.mark_cleared(str(a.alarm.key), a.alarm.cleared_at or now)
 
     def _count(self, **delta: int) -> None:
         s = self._stats
@@ -224,16 +200,11 @@ class AlarmService:
         return now + timedelta(microseconds=self._seq)
 
     def _samples(self, actions: Sequence[Action], now: datetime) -> list[Sample]:
-        out: list[Sample] = []
-        for a in actions:
-            if isinstance(a, RecordAlarm):
-                out.append(alarm_sample(a, self._topo_tags(a.alarm.key.device), self._time(now)))
-            elif isinstance(a, OpenTicket | RestoreTicket):
-                root = a.root.key if isinstance(a, OpenTicket) else a.root
-                t = self._tickets.find_open(str(root))
-                if t is not None:
-                    out.append(ticket_sample(t, self._time(now)))
-        return out
+        return [
+            alarm_sample(a, self._topo_tags(a.alarm.key.device), self._time(now))
+            for a in actions
+            if isinstance(a, RecordAlarm)
+        ]
 
     def _topo_tags(self, device: str) -> dict[str, str]:
         tags = {
@@ -260,20 +231,3 @@ def alarm_sample(record: RecordAlarm, tags: dict[str, str], at: datetime) -> Sam
         },
         at,
     )  # fmt: skip
-
-
-def ticket_sample(t: Ticket, at: datetime) -> Sample:
-    """A ticket's state as a ``ticket`` point."""
-    return Sample(
-        m.TICKET,
-        {
-            m.TAG_TICKET: str(t.id), m.TAG_DEVICE: t.root.device, m.TAG_KIND: t.root.kind,
-            m.TAG_PRIORITY: str(t.priority), m.TAG_REGION: t.region, m.TAG_SITE: t.site,
-        },
-        {
-            m.F_STATUS_TEXT: t.status.value, m.F_SERVICES: len(t.services),
-            m.F_SUBSCRIBERS: sum(s.subscribers for s in t.services), m.F_TEXT: t.title,
-        },
-        at,
-    )  # fmt: skip
-

@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,12 +22,13 @@ from pathlib import Path
 from typing import TextIO
 
 from alarms.correlate import Topology
+from alarms.dispatch import Dispatcher
 from alarms.engine import EngineSettings
 from alarms.maintenance import MaintenanceCalendar
 from alarms.notify.notifier import build_notifier
 from alarms.service import AlarmService
 from alarms.state_store import StateStore
-from alarms.tickets.store import open_store
+from alarms.tickets.store import SqlTicketStore, open_store
 from collectors import measurements as m
 from collectors.counters import Limits, RateTracker
 from collectors.ifnames import IfNameCache
@@ -125,12 +127,17 @@ def _job_timeout(settings: Settings) -> float:
 
 
 def check(inventory: Path, config_dir: Path, out: TextIO) -> int:
-    loaded, profiles = load_all(inventory, config_dir)
-    for line in describe(loaded):
+    """``netqos check``: load everything as ``run`` would (device profiles and job names checked against the
+    profiles of the built-in set and ``config/profiles/``) and say what was found."""
+    from collectors.ssh.collect import PLATFORM_JOBS
+    from config.loader import load_with_profiles
+
+    profiles = load_profiles(_profile_dirs(config_dir))
+    ssh_jobs = {j for jobs in PLATFORM_JOBS.values() for j in jobs}
+    loaded = load_with_profiles(inventory, config_dir, os.environ, profiles, ssh_jobs)
+    for line in describe(loaded):  # warnings included
         print(line, file=out)
     print(f"profiles: {len(profiles.profiles)} ({', '.join(sorted(profiles.profiles))})", file=out)
-    for w in loaded.warnings:
-        print(f"warning: {w}", file=out)
     print("ok", file=out)
     return 0
 
@@ -145,48 +152,101 @@ class _Polled:
 
 
 def _adhoc_target(args: argparse.Namespace) -> Target:
-    host, _, port_s = str(args.target).rpartition(":")
-    if not host:
-        host, port_s = port_s, "161"
+    """The Target of ``--target`` (``HOST``, ``HOST:PORT``, ``[IPv6]:PORT`` or a bare IPv6 address) with its
+    credentials (secrets already read from ``--X-file``/``--X-env`` by the CLI); UsageError when wrong."""
+    import ipaddress
+
+    from config.models import check_address, check_v3_key
+
+    text = str(args.target).strip()
+    if text.startswith("["):  # [IPv6]:PORT
+        host, closed, rest = text[1:].partition("]")
+        if not closed or (rest and not rest.startswith(":")):
+            raise UsageError(f"--target {text!r}: write an IPv6 address as [ADDRESS]:PORT")
+        port_s = rest[1:] if rest else "161"
+    elif text.count(":") > 1:  # a bare IPv6 address: no port
+        host, port_s = text, "161"
+    else:
+        host, _, port_s = text.partition(":")
+        port_s = port_s if _ else "161"
     try:
-        port = int(port_s)
-    except ValueError:
-        raise UsageError(f"--target {args.target!r}: the port must be a number") from None
-    name = host if port == 161 else f"{host}:{port}"
+        check_address(host)
+    except ValueError as exc:
+        raise UsageError(f"--target {text!r}: {exc}") from None
+    if not port_s.isdigit() or not 1 <= int(port_s) <= 65535:
+        raise UsageError(f"--target {text!r}: the port must be a number from 1 to 65535, got {port_s!r}")
+    port = int(port_s)
+    if not args.timeout > 0:
+        raise UsageError(f"--timeout must be > 0, got {args.timeout}")
+    v6 = ":" in host and ipaddress.ip_address(host).version == 6
+    shown = f"[{host}]" if v6 else host
+    name = host if port == 161 else f"{shown}:{port}"
     tags = {m.TAG_DEVICE: name}
     if args.v3_user:
         if not args.auth_key or not args.priv_key:
-            raise UsageError("SNMPv3 (--v3-user) needs --auth-key and --priv-key (authPriv)")
+            raise UsageError(
+                "SNMPv3 (--v3-user) needs an authentication and a privacy key (authPriv): --auth-key[-file|-env] "
+                "and --priv-key[-file|-env]"
+            )
+        for option, key in (("--auth-key", args.auth_key), ("--priv-key", args.priv_key)):
+            try:
+                check_v3_key(key, option.removeprefix("--").replace("-", " "))
+            except ValueError as exc:
+                raise UsageError(f"{option}: {exc}") from None
         return Target(
             name=name, address=host, port=port, version="3", user=args.v3_user,
             auth_protocol=args.auth_protocol.upper(), auth_key=args.auth_key,
             priv_protocol=args.priv_protocol.upper(), priv_key=args.priv_key, context=args.context,
             timeout_s=args.timeout, retries=args.retries, tags=tags,
-        )
+        )  # fmt: skip
     if not args.community:
-        raise UsageError("--target needs --community (SNMPv2c) or --v3-user/--auth-key/--priv-key (SNMPv3)")
+        raise UsageError(
+            "--target needs --community[-file|-env] (SNMPv2c) or --v3-user with --auth-key/--priv-key (SNMPv3)"
+        )
     return Target(
         name=name, address=host, port=port, version="2c", community=args.community,
         timeout_s=args.timeout, retries=args.retries, tags=tags,
-    )
+    )  # fmt: skip
 
 
-def _selected(args: argparse.Namespace) -> tuple[list[_Polled], list[str], Settings | None]:
-    """The devices to poll (with their configured profile) and the jobs."""
-    jobs: list[str] = list(args.job) or [SYSTEM_JOB, INTERFACES_JOB]
+def _selected(
+    args: argparse.Namespace, profiles: ProfileSet
+) -> tuple[list[_Polled], list[str], Settings | None]:
+    """The devices to poll (with their configured profile) and the jobs (each one some profile runs)."""
+    from collectors.ssh.collect import PLATFORM_JOBS
+    from config.loader import load_with_profiles
+
+    jobs: list[str] = list(dict.fromkeys(args.job)) or [SYSTEM_JOB, INTERFACES_JOB]
+    ssh_jobs = {j for js in PLATFORM_JOBS.values() for j in js}
+    for job in jobs:
+        if job in ssh_jobs:
+            known = ", ".join(sorted(profiles.jobs))
+            raise UsageError(f"--job {job}: an SSH job; netqos poll runs the SNMP jobs ({known})")
+        if job not in profiles.jobs:
+            raise UsageError(f"--job {job}: unknown job (known: {', '.join(sorted(profiles.jobs))})")
     if args.target:
+        if args.device:
+            raise UsageError("give either --target (a device not in the inventory) or --device, not both")
         return [_Polled(_adhoc_target(args), args.profile)], jobs, None
-    loaded, _ = load_all(args.inventory, args.config)
+    loaded = load_with_profiles(args.inventory, args.config, os.environ, profiles, ssh_jobs)
+    for w in loaded.warnings:
+        log.warning("%s", w)
     inv = loaded.inventory
     names = set(args.device)
     unknown = names - {d.name for d in inv.devices}
     if unknown:
         raise UsageError(f"unknown device(s) {', '.join(sorted(unknown))} in {args.inventory}")
+    no_snmp = sorted(d.name for d in inv.devices if d.name in names and d.snmp is None)
+    if no_snmp:
+        raise UsageError(
+            f"device(s) {', '.join(no_snmp)} have no SNMP credentials in {args.inventory} (set 'snmp:' to a "
+            "credential set of credentials.snmp)"
+        )
     timeout = _job_timeout(loaded.settings)
     polled = [
         _Polled(device_target(inv, loaded.settings, d, timeout), d.profile)
         for d in inv.devices
-        if d.enabled and (not names or d.name in names)
+        if d.enabled and d.snmp is not None and (not names or d.name in names)
     ]
     return polled, jobs, loaded.settings
 
@@ -207,8 +267,8 @@ async def poll(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``netqos poll --once``: poll the selected devices ``--count`` times and print every sample."""
     if args.count < 1:
         raise UsageError("--count must be at least 1")
-    polled, jobs, _settings = _selected(args)
-    profiles = load_profiles(_profile_dirs(args.config)) if not args.target else load_profiles()
+    profiles = load_profiles(_profile_dirs(args.config))  # built-in + config/profiles/, --target too
+    polled, jobs, _settings = _selected(args, profiles)
     if args.profile != AUTO and args.target and args.profile not in profiles:
         raise UsageError(f"unknown profile {args.profile!r} (known: {', '.join(sorted(profiles.profiles))})")
     failed = 0
@@ -303,8 +363,8 @@ def trap_receiver(
 ALARM_TICK_S = 5.0
 
 
-def alarm_service(loaded: Loaded, config_dir: Path, sink: Sink) -> AlarmService:
-    """Detection, the engine, correlation, the ticket store and notifications, from ``config/``."""
+def alarm_service(loaded: Loaded, config_dir: Path, sink: Sink, store: SqlTicketStore) -> AlarmService:
+    """Detection, the engine and correlation from ``config/``, carrying out their actions on ``store``."""
     inv, settings = loaded.inventory, loaded.settings
     path = config_dir / ALARMS_FILE
     cfg = (
@@ -314,14 +374,27 @@ def alarm_service(loaded: Loaded, config_dir: Path, sink: Sink) -> AlarmService:
     topology = Topology.from_inventory(inv)
     # the grouping window covers one poll of what correlation needs (reachability, interfaces) + hold-down
     poll_s = max((j.interval_s for n, j in settings.jobs.items() if n in (SYSTEM_JOB, INTERFACES_JOB)), default=60.0)
-    notify = load_notify(config_dir / NOTIFY_FILE, os.environ)
-    notifier = build_notifier(notify, time.sleep) if (notify.webhooks or notify.email) else None
     return AlarmService(
         inventory=inv, rules=cfg.rules, settings=EngineSettings.from_config(cfg, poll_s), topology=topology,
         calendar=MaintenanceCalendar.build(cfg.maintenance, topology),
-        tickets=open_store(settings.tickets.database_url),
-        state_store=StateStore(Path(settings.tickets.alarm_state_file)), sink=sink, clock=utc_now,
-        notifier=notifier, notify_settings=notify,
+        tickets=store, state_store=StateStore(Path(settings.tickets.alarm_state_file)), sink=sink, clock=utc_now,
+    )  # fmt: skip
+
+
+def dispatcher(loaded: Loaded, config_dir: Path, sink: Sink, store: SqlTicketStore) -> Dispatcher:
+    """The audit trail's readers: notices on the channels of ``config/notify.yaml`` (none: no notices),
+    every ticket change as a Grafana point on ``sink``, and the repair-limit escalation check."""
+    notify = load_notify(config_dir / NOTIFY_FILE, os.environ)
+    halt = threading.Event()
+
+    def sleep(seconds: float) -> None:  # a webhook's retry wait, cut short by the stop
+        halt.wait(seconds)
+
+    notifier = build_notifier(notify, sleep) if (notify.webhooks or notify.email) else None
+    site_class = {s.name: s.site_class.value for s in loaded.inventory.sites}
+    return Dispatcher(
+        store, clock=utc_now, sink=sink, notifier=notifier, escalations=store, site_class=site_class.get,
+        notify_settings=notify, halt=halt,
     )  # fmt: skip
 
 
@@ -349,6 +422,7 @@ async def run(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     sink = await InfluxSink.open(settings.influxdb, sink=settings.sink, spool=settings.spool)
+    store = open_store(settings.tickets.database_url)
     iface_interval = settings.jobs.get(INTERFACES_JOB, settings.jobs[next(iter(settings.jobs))]).interval_s
     t0 = time.monotonic()
     try:
@@ -374,8 +448,9 @@ async def run(
                 profile = await resolver.resolve(target, configured)
                 return await collector.collect(target, profile, job)
 
-            ifnames = IfNameCache()
-            alarms = alarm_service(loaded, config_dir, sink)
+            ifnames = IfNameCache.open(IfNameCache.default_path(settings.tickets.alarm_state_file))
+            alarms = alarm_service(loaded, config_dir, sink, store)
+            dispatch = dispatcher(loaded, config_dir, sink, store)
 
             async def on_event(event: DeviceEvent) -> None:
                 await alarms.on_event(event)
@@ -399,6 +474,8 @@ async def run(
             scheduler.start()
             stop_ticks = asyncio.Event()
             ticker = asyncio.create_task(alarms.run_ticks(ALARM_TICK_S, stop_ticks))
+            stop_dispatch = asyncio.Event()
+            dispatching = asyncio.create_task(dispatch.run(stop_dispatch))  # not under the alarm lock
             reporter = (
                 asyncio.create_task(_report_progress(scheduler, sink, progress_s, out)) if progress_s > 0 else None
             )
@@ -414,11 +491,14 @@ async def run(
                 await receiver.stop()
             stop_ticks.set()
             await ticker  # a tick in flight finishes its writes before the sink closes
-            alarm_stats = alarms.stats
+            stop_dispatch.set()  # after the last tick: its ticket changes are dispatched too
+            await dispatching  # a notice in flight is sent (or left for the next start), points written
+            alarm_stats, dispatch_stats = alarms.stats, dispatch.stats
             await pool.close()
             stats = scheduler.stats
     finally:
         await sink.close()
+        store.close()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
     ss = sink.stats()
@@ -427,7 +507,9 @@ async def run(
         f"failed={stats.failed} skipped={stats.skipped}; points accepted={ss.points_accepted} "
         f"written={ss.points_written} rejected={ss.points_rejected} dropped={ss.points_dropped} "
         f"(spool holds {ss.spool_bytes} bytes); alarms: {alarm_stats.alarm_changes} changes, "
-        f"tickets opened={alarm_stats.tickets_opened} restored={alarm_stats.tickets_restored}",
+        f"tickets opened={alarm_stats.tickets_opened} restored={alarm_stats.tickets_restored}; "
+        f"notices sent={dispatch_stats.notices_sent} failed={dispatch_stats.notices_failed} "
+        f"escalations={dispatch_stats.escalations}",
         file=out,
     )
     return 0

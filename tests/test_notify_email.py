@@ -19,15 +19,20 @@ CASES = [
     ("en", TicketEvent.RESOLVED, ["Service restored", "#7"], ["Restored: 2026-03-01 18:30", "Cause: fiber cut"]),
     ("zh-CN", TicketEvent.ESCALATED, ["修复时限预警", "已用 80%", "03-03 16:00"], ["48 小时（城镇，自告警发现起算）"]),
     ("en", TicketEvent.ESCALATED, ["Repair limit warning", "80% used"], ["48 h (urban, from detection)"]),
+    ("zh-CN", TicketEvent.BREACHED, ["已超修复时限", "已用 110%", "03-03 16:00"], ["已超时"]),
+    ("en", TicketEvent.BREACHED, ["Repair limit EXCEEDED", "110% used"], ["(urban, from detection) — OVERDUE"]),
+    ("zh-CN", TicketEvent.RECURRED, ["故障复发", "#7", "P1"], ["维护班组: field-east"]),
+    ("en", TicketEvent.REOPENED, ["Ticket reopened", "#7", "P1"], ["Field team: field-east"]),
 ]  # fmt: skip
 
 
 def _escalation(event: TicketEvent) -> Escalation | None:
-    if event is not TicketEvent.ESCALATED:
+    if event not in (TicketEvent.ESCALATED, TicketEvent.BREACHED):
         return None
     t = ticket()
     limit = timedelta(hours=48)
-    return Escalation(t, "urban", T0, limit, T0 + limit, 80.0, False)
+    late = event is TicketEvent.BREACHED
+    return Escalation(t, "urban", T0, limit, T0 + limit, 110.0 if late else 80.0, late)
 
 
 def _ticket(event: TicketEvent) -> Ticket:

@@ -1,17 +1,25 @@
-"""Repair-limit escalation: the pure table, and one run through the notifier against a SQLite store."""
+"""Repair-limit escalation: the pure table, and the marks it records in a SQLite store."""
 
 from __future__ import annotations
 
 import tempfile
-from datetime import timedelta
+from dataclasses import replace
 
 import pytest
 
-from alarms.model import TicketStatus
-from alarms.notify import Notifier, due_for_escalation, was_escalated
+from alarms.model import AuditEntry, Ticket, TicketStatus
+from alarms.notify import (
+    Escalation,
+    due_for_escalation,
+    escalation_detail,
+    escalation_from,
+    escalation_marks,
+    mark_escalations,
+    was_escalated,
+)
 from alarms.tickets import open_store
 from config.tickets import NotifySettings, RepairLimits
-from tests.notify_fixtures import T0, Receiver, hours, receiver, ticket  # noqa: F401
+from tests.notify_fixtures import T0, hours, ticket
 from tests.tickets_fixtures import open_action
 
 SITES = {"pudong-1": "urban", "chongming-1": "rural", "lab": "unknown-class"}
@@ -33,25 +41,41 @@ CASES = [
     ({"status": S.RESOLVED}, 40.0, 75, False, False),
     ({"status": S.CLOSED}, 80.0, 75, False, False),
     ({"status": S.IN_PROGRESS}, 40.0, 75, True, False),
-    ({"audit": ("opened", "escalated")}, 40.0, 75, False, False),  # already escalated
+    ({"audit": ("opened", "escalated")}, 40.0, 75, False, False),  # already warned
+    ({"audit": ("opened", "escalated")}, 48.0, 75, True, True),  # warned, now exceeded: the second notice
+    ({"audit": ("opened", "escalated", "breached")}, 60.0, 75, False, False),  # both sent already
+    ({"audit": ("opened", "breached")}, 60.0, 75, False, False),  # exceeded at the first look: one notice
+    ({}, 60.0, 75, True, True),  # never warned, already exceeded: the breach only
     ({"audit": ("opened", "escalated", "reopened")}, 40.0, 75, True, False),  # reopened: escalate again
+    ({"audit": ("opened", "escalated", "breached", "recurred")}, 60.0, 75, True, True),  # recurred: again
     ({"site": "lab"}, 100.0, 75, False, False),  # a site class without a limit
     ({"site": "nowhere"}, 100.0, 75, False, False),  # unknown site
 ]
+
+
+def _ticket(**kwargs: object) -> Ticket:
+    """A fixture ticket whose audit names ``breached`` stand for an ``escalated`` entry of kind breached."""
+    t = ticket(**kwargs)  # type: ignore[arg-type]
+    audit = tuple(
+        AuditEntry(a.actor, a.time, "escalated", {"kind": "breached"}) if a.action == "breached" else a
+        for a in t.audit
+    )
+    return replace(t, audit=audit)
 
 
 @pytest.mark.parametrize(("kwargs", "after_h", "threshold", "due", "breached"), CASES)
 def test_due_for_escalation(
     kwargs: dict[str, object], after_h: float, threshold: float, due: bool, breached: bool
 ) -> None:
-    t = ticket(**kwargs)  # type: ignore[arg-type]
+    t = _ticket(**kwargs)
     got = due_for_escalation([t], SITES.get, LIMITS, threshold, T0 + hours(after_h))
     assert [e.ticket.id for e in got] == ([t.id] if due else [])
     if due:
         e = got[0]
         start = t.clock.reported or t.clock.detected
         assert e.start == start and e.deadline == start + e.limit
-        assert e.breached is breached
+        assert e.breached is breached and e.kind == ("breached" if breached else "escalated")
+        assert escalation_from(t, escalation_detail(e)) == replace(e, elapsed_pct=round(e.elapsed_pct, 1))
         assert e.elapsed_pct == pytest.approx(100 * (T0 + hours(after_h) - start) / e.limit)
 
 
@@ -61,33 +85,50 @@ def test_most_urgent_first() -> None:
     assert [e.ticket.id for e in got] == [2, 1, 3]
 
 
-@pytest.mark.parametrize(("audit", "escalated"), [(("opened",), False), (("opened", "escalated"), True),
-                                                  (("escalated", "reopened"), False),
-                                                  (("escalated", "reopened", "escalated"), True)])  # fmt: skip
-def test_was_escalated(audit: tuple[str, ...], escalated: bool) -> None:
-    assert was_escalated(ticket(audit=audit)) is escalated
+@pytest.mark.parametrize(
+    ("audit", "marks"),
+    [
+        (("opened",), set()),
+        (("opened", "escalated"), {"escalated"}),
+        (("opened", "escalated", "breached"), {"escalated", "breached"}),
+        (("escalated", "reopened"), set()),
+        (("escalated", "breached", "recurred"), set()),
+        (("escalated", "reopened", "escalated"), {"escalated"}),
+    ],
+)
+def test_escalation_marks(audit: tuple[str, ...], marks: set[str]) -> None:
+    t = _ticket(audit=audit)
+    assert escalation_marks(t) == marks
+    assert was_escalated(t) is bool(marks)
 
 
-def test_escalation_run_marks_and_notifies_once(receiver: Receiver) -> None:  # noqa: F811
-    from alarms.notify import WebhookChannel
-    from config.tickets import Backoff
-    from tests.notify_fixtures import SECRET
+@pytest.mark.parametrize("detail", [{}, {"kind": "breached"}, {"limit_h": "x", "site_class": "urban"}])
+def test_an_incomplete_mark_gives_no_escalation(detail: dict[str, str]) -> None:
+    assert escalation_from(ticket(), detail) is None
 
-    receiver.reset([])
-    channel = WebhookChannel("noc", receiver.url, SECRET, Backoff(max_attempts=2), lambda s: None)
-    notifier = Notifier(((channel, {"escalated"}),))
+
+@pytest.mark.parametrize(
+    ("steps", "kinds"),
+    [
+        ([37.0, 38.0], ["escalated"]),  # warned once, not again an hour later
+        ([37.0, 49.0, 50.0], ["escalated", "breached"]),  # then exceeded: the second mark, once
+        ([60.0, 61.0], ["breached"]),  # first looked at after the limit: the breach only
+        ([10.0], []),
+    ],
+)
+def test_marks_are_recorded_once_per_kind(steps: list[float], kinds: list[str]) -> None:
     with tempfile.TemporaryDirectory(prefix="netqos-esc-") as tmp, open_store(f"sqlite:///{tmp}/t.db") as store:
         urgent, _ = store.open_or_get(open_action("dev-a"), None, T0)
-        store.open_or_get(open_action("dev-b", raised=T0 + hours(30)), None, T0 + hours(30))
+        later, _ = store.open_or_get(open_action("dev-b", raised=T0 + hours(30)), None, T0 + hours(30))
         settings = NotifySettings()
-        now = T0 + timedelta(hours=37)
-        due = notifier.escalate(store.list(), store, lambda site: "urban", settings, now)
-        assert [e.ticket.id for e in due] == [urgent.id]
-        again = notifier.escalate(store.list(), store, lambda site: "urban", settings, now + hours(1))
-        assert again == []
-        marked = store.get(urgent.id)
-        assert marked is not None and marked.audit[-1].action == "escalated"
-    assert len(receiver.accepted) == 1
-    body = receiver.requests[0]["body"]
-    assert body["event"] == "escalated" and body["escalation"]["limit_h"] == 48
-    assert body["escalation"]["deadline"] == "2026-03-03T08:00:00Z"
+        marked: list[Escalation] = []
+        for h in steps:
+            marked += mark_escalations(store.list_active(), store, lambda site: "urban", settings, T0 + hours(h))
+        assert [(e.ticket.id, e.kind) for e in marked if e.ticket.id == urgent.id] == [(urgent.id, k) for k in kinds]
+        got = store.get(urgent.id)
+        assert got is not None
+        details = [a.detail for a in got.audit if a.action == "escalated"]
+        assert [d["kind"] for d in details] == kinds
+        for d in details:
+            assert d["deadline"] == "2026-03-03T08:00:00+00:00" and d["limit_h"] == "48"
+        assert all(e.ticket.id in (urgent.id, later.id) for e in marked)

@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any
 
 from alarms.model import Ticket
@@ -14,9 +15,32 @@ _NAMESPACE = uuid.UUID("6f1c8a52-3b0e-4c53-9a4e-2d8f0b7c1e11")
 
 
 class TicketEvent(StrEnum):
+    """What a notice is about. Each event belongs to one of the three families a channel subscribes to in
+    ``notify.yaml`` (``opened``, ``escalated``, ``resolved``): a channel that wants ``opened`` also gets
+    ``recurred`` and ``reopened``, one that wants ``escalated`` also gets ``breached``."""
+
     OPENED = "opened"
+    """The system opened a ticket for a new root cause."""
+    RECURRED = "recurred"
+    """The root alarm of a restored ticket came back: the system reopened it."""
+    REOPENED = "reopened"
+    """A person reopened a resolved or closed ticket."""
     ESCALATED = "escalated"
+    """The repair limit is approaching (the configured share of it has elapsed)."""
+    BREACHED = "breached"
+    """The repair limit is exceeded."""
     RESOLVED = "resolved"
+    """Service restored: the root alarm cleared, or a person resolved the ticket."""
+
+    @property
+    def family(self) -> str:
+        """The ``notify.yaml`` event name that routes this event."""
+        return _FAMILY.get(self.value, self.value)
+
+
+_FAMILY: MappingProxyType[str, str] = MappingProxyType(
+    {"recurred": "opened", "reopened": "opened", "breached": "escalated"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,10 +55,15 @@ class Delivery:
     error: str = ""
 
 
-def delivery_id(ticket: Ticket, event: TicketEvent) -> str:
-    """A stable id for (ticket, event, occurrence): a retry or a restart re-sends the same id, so a
-    receiver can drop duplicates. The occurrence counts reopenings, so a second resolve is a new id."""
-    occurrence = sum(1 for a in ticket.audit if a.action == "reopened")
+def delivery_id(ticket: Ticket, event: TicketEvent, change_id: int | None = None) -> str:
+    """A stable id for one notice: a retry or a restart re-sends the same id, so a receiver can drop
+    duplicates. The dispatcher passes the id of the audit row the notice is about (``change_id``): the
+    same row always gives the same id, another row (a second resolve after a reopening) another one.
+    Without it the occurrence is the number of reopenings (and recurrences) so far."""
+    if change_id is not None:
+        occurrence = f"change:{change_id}"
+    else:
+        occurrence = str(sum(1 for a in ticket.audit if a.action in ("reopened", "recurred")))
     return str(uuid.uuid5(_NAMESPACE, f"{ticket.id}|{ticket.dedup_key}|{event.value}|{occurrence}"))
 
 

@@ -28,7 +28,10 @@ class Message:
 _TEXT: Mapping[str, Mapping[str, str]] = {
     "zh-CN": {
         "opened": "【netqos】新故障工单 #{id} P{priority} {title}",
+        "recurred": "【netqos】故障复发，工单重新打开 #{id} P{priority} {title}",
+        "reopened": "【netqos】工单已重新打开 #{id} P{priority} {title}",
         "escalated": "【netqos】修复时限预警 #{id}：已用 {pct:.0f}%，时限 {deadline} {title}",
+        "breached": "【netqos】已超修复时限 #{id}：时限 {deadline}，已用 {pct:.0f}% {title}",
         "resolved": "【netqos】故障已恢复 #{id} {title}",
         "ticket": "工单",
         "status": "状态",
@@ -49,7 +52,7 @@ _TEXT: Mapping[str, Mapping[str, str]] = {
         "from_detected": "告警发现",
         "urban": "城镇",
         "rural": "农村",
-        "breached": "已超时",
+        "overdue": "已超时",
         "none": "无",
         "unassigned": "未分配",
         "count": "{n} 条",
@@ -57,7 +60,10 @@ _TEXT: Mapping[str, Mapping[str, str]] = {
     },
     "en": {
         "opened": "[netqos] New trouble ticket #{id} P{priority} {title}",
+        "recurred": "[netqos] Fault recurred, ticket reopened #{id} P{priority} {title}",
+        "reopened": "[netqos] Ticket reopened #{id} P{priority} {title}",
         "escalated": "[netqos] Repair limit warning #{id}: {pct:.0f}% used, due {deadline} {title}",
+        "breached": "[netqos] Repair limit EXCEEDED #{id}: due {deadline}, {pct:.0f}% used {title}",
         "resolved": "[netqos] Service restored #{id} {title}",
         "ticket": "Ticket",
         "status": "Status",
@@ -78,7 +84,7 @@ _TEXT: Mapping[str, Mapping[str, str]] = {
         "from_detected": "detection",
         "urban": "urban",
         "rural": "rural",
-        "breached": "OVERDUE",
+        "overdue": "OVERDUE",
         "none": "none",
         "unassigned": "unassigned",
         "count": "{n}",
@@ -127,7 +133,7 @@ def render(
             hours=escalation.limit.total_seconds() / 3600, cls=w.get(escalation.site_class, escalation.site_class),
             start_kind=start_kind,
         )  # fmt: skip
-        late = f" — {w['breached']}" if escalation.breached else ""
+        late = f" — {w['overdue']}" if escalation.breached else ""
         rows.append((w["deadline"], f"{deadline}, {limit}{late}"))
     if ticket.cause_code:
         cause = causes.get(ticket.cause_code)

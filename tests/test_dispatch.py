@@ -1,0 +1,356 @@
+"""The audit-trail dispatcher against a real SQLite ticket store, a local HTTP webhook receiver and a local
+SMTP server (aiosmtpd): which changes give which notice, the Grafana points of every change, escalation
+and breach, a stop in the middle of retries, and a SIGKILL between the send and the cursor."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from alarms.dispatch import (
+    GRAFANA_CURSOR,
+    NOTIFY_CURSOR,
+    Dispatcher,
+    DispatchSettings,
+    contiguous,
+    notice_for,
+    point_time,
+    status_after,
+)
+from alarms.model import AlarmKey, Impact, TicketStatus
+from alarms.notify import Notifier, SmtpChannel, TicketEvent, WebhookChannel
+from alarms.notify.notifier import Channel
+from alarms.tickets.store import SqlTicketStore, TicketChange, open_store
+from collectors import measurements as m
+from collectors.model import Sample
+from config.tickets import Backoff
+from tests.notify_fixtures import SECRET, Receiver, SmtpServer, receiver, smtp_server  # noqa: F401
+from tests.tickets_fixtures import T0, open_action, service
+
+ROOT = Path(__file__).resolve().parents[1]
+S = TicketStatus
+
+
+def change(cid: int, action: str, **detail: str) -> TicketChange:
+    return TicketChange(cid, 1, "system", T0, action, detail)
+
+
+# --- pure decisions ------------------------------------------------------------------------------------------
+
+NOTICES = [
+    ("opened", {}, TicketEvent.OPENED),
+    ("recurred", {"previous_status": "resolved"}, TicketEvent.RECURRED),
+    ("restored", {"restored": T0.isoformat()}, TicketEvent.RESOLVED),
+    ("resolved", {"from": "open", "to": "resolved"}, TicketEvent.RESOLVED),
+    ("reopened", {"from": "closed", "to": "open"}, TicketEvent.REOPENED),
+    ("escalated", {"kind": "escalated"}, TicketEvent.ESCALATED),
+    ("escalated", {}, TicketEvent.ESCALATED),  # a mark from before the two kinds
+    ("escalated", {"kind": "breached"}, TicketEvent.BREACHED),
+    ("acknowledged", {"from": "open", "to": "acknowledged"}, None),
+    ("in_progress", {"from": "open", "to": "in_progress"}, None),
+    ("closed", {"from": "resolved", "to": "closed", "cause_code": "fiber_cut"}, None),
+    ("note", {"text": "on site"}, None),
+    ("attached", {"symptoms": "a|b|"}, None),
+    ("symptom_cleared", {"symptom": "a|b|"}, None),
+    ("assigned", {"team": "east"}, None),
+    ("complaint_linked", {"reported": T0.isoformat()}, None),
+]
+
+
+@pytest.mark.parametrize(("action", "detail", "event"), NOTICES)
+def test_which_changes_give_a_notice(action: str, detail: dict[str, str], event: TicketEvent | None) -> None:
+    assert notice_for(change(1, action, **detail)) is event
+
+
+STATUSES = [
+    ("opened", {}, S.ACKNOWLEDGED, S.OPEN),
+    ("recurred", {}, S.ACKNOWLEDGED, S.OPEN),
+    ("restored", {"from": "open", "to": "resolved"}, S.CLOSED, S.RESOLVED),
+    ("restored", {}, S.IN_PROGRESS, S.RESOLVED),
+    ("acknowledged", {"from": "open", "to": "acknowledged"}, S.CLOSED, S.ACKNOWLEDGED),
+    ("reopened", {"from": "closed", "to": "open"}, S.RESOLVED, S.OPEN),
+    ("note", {"text": "x"}, S.IN_PROGRESS, S.IN_PROGRESS),  # no move: the ticket's status
+    ("escalated", {"kind": "breached"}, S.OPEN, S.OPEN),
+]
+
+
+@pytest.mark.parametrize(("action", "detail", "current", "after"), STATUSES)
+def test_status_after_a_change(action: str, detail: dict[str, str], current: S, after: S) -> None:
+    assert status_after(change(1, action, **detail), current) is after
+
+
+GAPS = [
+    # (ids read, cursor, gap first seen, now, ids handled, gap seen after)
+    ([1, 2, 3], 0, None, 100.0, [1, 2, 3], None),
+    ([5, 6], 4, None, 100.0, [5, 6], None),
+    ([5, 7], 4, None, 100.0, [5], 100.0),  # 6 is missing: wait for it
+    ([5, 7], 4, 99.0, 100.0, [5], 99.0),  # still within the grace
+    ([5, 7], 4, 90.0, 100.0, [5, 7], None),  # grace over: 6 rolled back, go on
+    ([6, 7], 4, None, 100.0, [], 100.0),
+    ([], 4, 90.0, 100.0, [], None),
+]
+
+
+@pytest.mark.parametrize(("ids", "after", "since", "now", "handled", "since_after"), GAPS)
+def test_holes_in_the_ids_are_waited_for(
+    ids: list[int], after: int, since: float | None, now: float, handled: list[int], since_after: float | None
+) -> None:
+    ready, gap = contiguous([change(i, "note") for i in ids], after, since, now, grace_s=5.0)
+    assert [c.id for c in ready] == handled and gap == since_after
+
+
+def test_points_of_one_transaction_get_distinct_times() -> None:
+    times = {point_time(change(i, "opened")) for i in range(1000, 1010)}
+    assert len(times) == 10 and point_time(change(7, "x")) == point_time(change(7, "x"))
+
+
+@pytest.mark.parametrize(
+    ("subscribed", "sent"),
+    [
+        (("opened",), {"opened", "recurred", "reopened"}),
+        (("escalated",), {"escalated", "breached"}),
+        (("resolved",), {"resolved"}),
+        (("opened", "escalated", "resolved"), {e.value for e in TicketEvent}),
+        (("breached",), {"breached"}),
+    ],
+)
+def test_a_channel_gets_its_families(subscribed: tuple[str, ...], sent: set[str]) -> None:
+    notifier = Notifier(((_webhook(Receiver()), frozenset(subscribed)),))
+    assert {e.value for e in TicketEvent if notifier.wants(e)} == sent
+
+
+# --- against a real store, receiver and SMTP server --------------------------------------------------------------
+
+
+@dataclass
+class Clock:
+    now: datetime = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class ListSink:
+    """The sink port as a list (the real InfluxDB path is covered by the end-to-end test)."""
+
+    samples: list[Sample] = field(default_factory=list)
+
+    async def write(self, samples: Sequence[Sample]) -> None:
+        self.samples.extend(samples)
+
+    async def flush(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def store() -> Iterator[SqlTicketStore]:
+    with tempfile.TemporaryDirectory(prefix="netqos-dispatch-") as tmp, open_store(f"sqlite:///{tmp}/t.db") as st:
+        yield st
+
+
+def _webhook(rec: Receiver, attempts: int = 2, sleep: Callable[[float], None] = lambda s: None) -> WebhookChannel:
+    return WebhookChannel("noc", rec.url, SECRET, Backoff(max_attempts=attempts, initial_s=0.05), sleep, 5.0)
+
+
+def _smtp(server: SmtpServer) -> SmtpChannel:
+    return SmtpChannel(server.host, server.port, "netqos@example.cn", ("noc@example.cn",), language="en")
+
+
+def _h(hours: float) -> datetime:
+    return T0 + timedelta(hours=hours)
+
+
+Op = Callable[[SqlTicketStore, int], object]
+ROOT_KEY = AlarmKey("sh-olt-01", "device_unreachable", "")
+OPS: dict[str, Op] = {
+    "restore": lambda st, t: st.restore(ROOT_KEY, _h(1)),
+    "ack": lambda st, t: st.transition(t, S.ACKNOWLEDGED, "alice", _h(0.5)),
+    "start": lambda st, t: st.transition(t, S.IN_PROGRESS, "alice", _h(0.6)),
+    "note": lambda st, t: st.add_note(t, "alice", "on site", _h(0.7)),
+    "resolve": lambda st, t: st.transition(t, S.RESOLVED, "alice", _h(2)),
+    "close": lambda st, t: st.transition(t, S.CLOSED, "alice", _h(3), cause_code="fiber_cut"),
+    "reopen": lambda st, t: st.transition(t, S.OPEN, "bob", _h(4)),
+    "attach": lambda st, t: st.attach(
+        ROOT_KEY, [AlarmKey("sh-onu-1", "device_unreachable", "")], Impact((service("svc-2"),), 2), _h(0.2)
+    ),
+    "recur": lambda st, t: st.open_or_get(open_action(raised=_h(5)), None, _h(5)),
+}
+SCENARIOS = [
+    # (what happens after the ticket opens, notices in order, Grafana statuses of the changes after "opened")
+    ([], ["opened"], []),
+    (["attach", "restore"], ["opened", "resolved"], ["open", "resolved"]),
+    (["ack", "start", "note", "resolve", "close"], ["opened", "resolved"],
+     ["acknowledged", "in_progress", "in_progress", "resolved", "closed"]),
+    (["resolve", "reopen"], ["opened", "resolved", "reopened"], ["resolved", "open"]),
+    (["restore", "recur"], ["opened", "resolved", "recurred"], ["resolved", "open"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("ops", "notices", "statuses"), SCENARIOS)
+async def test_each_change_gives_its_notice_once_and_a_point(
+    store: SqlTicketStore,
+    receiver: Receiver,  # noqa: F811
+    smtp_server: SmtpServer,  # noqa: F811
+    ops: list[str],
+    notices: list[str],
+    statuses: list[str],
+) -> None:
+    receiver.reset([])
+    mails = len(smtp_server.mailbox.messages)
+    notifier = Notifier(((_webhook(receiver), ("opened", "escalated", "resolved")), (_smtp(smtp_server), ("opened",))))
+    sink = ListSink()
+    d = Dispatcher(store, clock=Clock(_h(6)), sink=sink, notifier=notifier)
+    ticket, _ = store.open_or_get(open_action(), "east", T0)
+    for op in ops:
+        OPS[op](store, ticket.id)
+    assert await d.pump(NOTIFY_CURSOR) == await d.pump(GRAFANA_CURSOR) > 0
+    assert [r["body"]["event"] for r in receiver.requests] == notices
+    ids = [r["delivery_id"] for r in receiver.requests]
+    assert len(set(ids)) == len(ids) and receiver.accepted == ids
+    assert {r["body"]["ticket"]["id"] for r in receiver.requests} == {ticket.id}
+    wanted_mail = [n for n in notices if n in ("opened", "recurred", "reopened")]
+    got_mail = [str(msg["X-Netqos-Event"]) for _, msg in smtp_server.mailbox.messages[mails:]]
+    assert got_mail == wanted_mail
+    # the Grafana feed: one point per audit row, whoever made it, with the status after that change
+    trail = store.changes_since(0)
+    assert len(sink.samples) == len(trail)
+    assert {p.measurement for p in sink.samples} == {m.TICKET}
+    assert len({p.time for p in sink.samples}) == len(trail)
+    actors = {c.action: c.actor for c in trail}
+    after_open = [p for p, c in zip(sink.samples, trail, strict=True) if c.action not in ("opened", "assigned")]
+    assert [p.fields[m.F_STATUS_TEXT] for p in after_open] == statuses
+    assert all(str(p.fields[m.F_TEXT]).startswith(f"{c.action} ({actors[c.action]})")
+               for p, c in zip(sink.samples, trail, strict=True))  # fmt: skip
+    # handled: the cursors moved to the end and nothing is sent or written again
+    assert store.cursor(NOTIFY_CURSOR) == store.cursor(GRAFANA_CURSOR) == trail[-1].id
+    assert await d.pump(NOTIFY_CURSOR) == await d.pump(GRAFANA_CURSOR) == 0
+    assert len(receiver.requests) == len(notices) and len(sink.samples) == len(trail)
+
+
+@pytest.mark.parametrize(("age_h", "sent"), [(1.0, True), (23.0, True), (25.0, False)])
+async def test_stale_changes_get_no_notice(
+    store: SqlTicketStore,
+    receiver: Receiver,  # noqa: F811
+    age_h: float,
+    sent: bool,
+) -> None:
+    receiver.reset([])
+    d = Dispatcher(store, clock=Clock(_h(age_h)), notifier=Notifier(((_webhook(receiver), ("opened",)),)))
+    store.open_or_get(open_action(), None, T0)
+    await d.pump(NOTIFY_CURSOR)
+    assert len(receiver.accepted) == int(sent) and d.stats.notices_stale == int(not sent)
+
+
+async def test_escalation_then_breach_are_two_notices(store: SqlTicketStore, receiver: Receiver) -> None:  # noqa: F811
+    receiver.reset([])
+    clock = Clock()
+    d = Dispatcher(store, clock=clock, notifier=Notifier(((_webhook(receiver), ("escalated",)),)),
+                   escalations=store, site_class=lambda site: "urban")  # fmt: skip
+    urgent, _ = store.open_or_get(open_action(), None, T0)
+    for hours, marked in [(30, 0), (37, 1), (38, 0), (49, 1), (50, 0)]:
+        clock.now = _h(hours)
+        assert await d.escalate() == marked, hours
+        await d.pump(NOTIFY_CURSOR)
+    bodies = [r["body"] for r in receiver.requests]
+    assert [b["event"] for b in bodies] == ["escalated", "breached"]
+    assert [b["escalation"]["breached"] for b in bodies] == [False, True]
+    assert {b["escalation"]["deadline"] for b in bodies} == {"2026-03-03T08:00:00Z"}
+    assert [b["escalation"]["elapsed_pct"] for b in bodies] == [pytest.approx(100 * 37 / 48, abs=0.1),
+                                                                  pytest.approx(100 * 49 / 48, abs=0.1)]  # fmt: skip
+    assert len(set(receiver.accepted)) == 2
+    # resolved tickets are no longer looked at
+    store.transition(urgent.id, S.RESOLVED, "alice", _h(51))
+    clock.now = _h(80)
+    assert await d.escalate() == 0
+
+
+async def test_a_stop_during_retries_leaves_the_notice_for_the_next_start(
+    store: SqlTicketStore,
+    receiver: Receiver,  # noqa: F811
+) -> None:
+    receiver.reset([503] * 50)  # the receiver is down for now
+    halt = threading.Event()
+
+    def sleep(seconds: float) -> None:
+        halt.wait(5.0)
+
+    slow = _webhook(receiver, attempts=20, sleep=sleep)
+    d = Dispatcher(store, clock=Clock(_h(1)), notifier=Notifier(((slow, ("opened",)),)), halt=halt,
+                   settings=DispatchSettings(poll_s=0.05))  # fmt: skip
+    store.open_or_get(open_action(), None, T0)
+    stop = asyncio.Event()
+    task = asyncio.create_task(d.run(stop))
+    for _ in range(500):
+        if receiver.requests:
+            break
+        await asyncio.sleep(0.02)
+    stop.set()
+    await asyncio.wait_for(task, 10)  # the retry wait ends at once
+    assert store.cursor(NOTIFY_CURSOR) == 0 and receiver.accepted == []
+    first_id = receiver.requests[0]["delivery_id"]
+    receiver.reset([])  # back up: the next start sends it, under the same delivery id
+    again = Dispatcher(store, clock=Clock(_h(1)), notifier=Notifier(((_webhook(receiver), ("opened",)),)))
+    assert await again.pump(NOTIFY_CURSOR) >= 1
+    assert receiver.accepted == [first_id]
+
+
+CHILD = """
+import asyncio, os, signal, sys
+from datetime import datetime
+from alarms.dispatch import NOTIFY_CURSOR, Dispatcher
+from alarms.notify import Notifier, WebhookChannel
+from alarms.tickets.store import SqlTicketStore, open_store
+from config.tickets import Backoff
+
+class DiesBeforeTheCursor(SqlTicketStore):
+    def set_cursor(self, name: str, value: int) -> None:
+        os.kill(os.getpid(), signal.SIGKILL)  # sent, not yet recorded
+
+store = DiesBeforeTheCursor(open_store(sys.argv[1]).engine)
+channel = WebhookChannel("noc", sys.argv[2], sys.argv[3].encode(), Backoff(max_attempts=1), lambda s: None)
+now = datetime.fromisoformat(sys.argv[4])
+asyncio.run(Dispatcher(store, clock=lambda: now, notifier=Notifier(((channel, ("opened",)),))).pump(NOTIFY_CURSOR))
+"""
+
+
+async def test_a_kill_between_send_and_cursor_resends_once_with_the_same_id(receiver: Receiver) -> None:  # noqa: F811
+    receiver.reset([])
+    with tempfile.TemporaryDirectory(prefix="netqos-dispatch-kill-") as tmp:
+        url = f"sqlite:///{tmp}/t.db"
+        with open_store(url) as st:
+            ticket, _ = st.open_or_get(open_action(), None, T0)
+        child = subprocess.run(  # noqa: ASYNC221 (the child must die on its own)
+            [sys.executable, "-c", CHILD, url, receiver.url, SECRET.decode(), _h(1).isoformat()],
+            cwd=ROOT, capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )  # fmt: skip
+        assert child.returncode == -9, child.stderr[-2000:]
+        assert len(receiver.requests) == 1
+        with open_store(url) as st:
+            assert st.cursor(NOTIFY_CURSOR) == 0  # the kill came before the cursor
+            d = Dispatcher(st, clock=Clock(_h(1)), notifier=Notifier(((_webhook(receiver), ("opened",)),)))
+            await d.pump(NOTIFY_CURSOR)
+            assert await d.pump(NOTIFY_CURSOR) == 0
+            assert st.cursor(NOTIFY_CURSOR) == st.changes_since(0)[-1].id
+    ids = [r["delivery_id"] for r in receiver.requests]
+    assert len(ids) == 2 and ids[0] == ids[1]  # resent once, same id
+    assert receiver.accepted == [ids[0]]  # the receiver processed it once
+    assert {r["body"]["ticket"]["id"] for r in receiver.requests} == {ticket.id}
+
+
+def test_channel_protocol_is_met() -> None:
+    channel: Channel = WebhookChannel("x", "http://127.0.0.1:1/", b"k", Backoff(), lambda s: None)
+    assert channel.name == "x"
