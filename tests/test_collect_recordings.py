@@ -6,7 +6,10 @@ real snmpsim serving the same recording to the real :class:`PysnmpClient`.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,9 +17,10 @@ import pytest
 
 from collectors import measurements as m
 from collectors.counters import Limits, RateTracker
-from collectors.model import PollResult, SnmpError, Target
+from collectors.model import PollResult, SnmpError, SnmpValue, Target
 from collectors.snmp.collect import SnmpCollector, text
-from config.profiles import ProfileSet, load_profiles
+from collectors.snmp.detect import AUTO, ProfileResolver
+from config.profiles import GENERIC, ProfileSet, load_profiles
 from lab.network import default_recordings_dir
 from tests.snmprec import Recording, RecordingClient, load_snmprec
 from tests.transports import Transport
@@ -190,17 +194,21 @@ def test_unknown_profile_is_a_clear_error(profiles: ProfileSet) -> None:
 HC_IN, HC_OUT, IN_ERR = "1.3.6.1.2.1.31.1.1.1.6", "1.3.6.1.2.1.31.1.1.1.10", "1.3.6.1.2.1.2.2.1.14"
 
 
+RATE_RULES = 6  # if_mib's rates: in/out bps, in/out errors/s, in/out discards/s
+
+
 @pytest.mark.parametrize(
-    ("stem", "ifindex", "dt_s", "d_in", "d_err", "uptime_back"),
+    ("stem", "ifindex", "dt_s", "d_in", "d_err", "uptime_back", "rated"),
     [
-        ("iosxe_asr920", "2", 60, 75_000_000, 120, False),  # 10 Mbit/s in on a 1G port
-        ("vrp_ne", "10", 150, 0, 0, False),  # idle 10G port, 2.5 intervals: still one interval
-        ("zxa10_c320", "268435456", 60, 7_500_000_000, 60, False),  # 1 Gbit/s on a 2.488G PON
-        ("iosxe_asr920", "2", 60, 75_000_000, 120, True),  # device restarted: no rates
+        ("iosxe_asr920", "2", 60, 75_000_000, 120, False, True),  # 10 Mbit/s in on a 1G port
+        ("vrp_ne", "10", 85, 0, 0, False, True),  # idle 10G port, a late poll (1.4 intervals): one interval
+        ("vrp_ne", "10", 150, 0, 0, False, False),  # 2.5 intervals: a poll was missed, a gap, no rate
+        ("zxa10_c320", "268435456", 60, 7_500_000_000, 60, False, True),  # 1 Gbit/s on a 2.488G PON
+        ("iosxe_asr920", "2", 60, 75_000_000, 120, True, False),  # device restarted: no rates
     ],
 )
 async def test_rates_from_two_polls(
-    stem: str, ifindex: str, dt_s: int, d_in: int, d_err: int, uptime_back: bool,
+    stem: str, ifindex: str, dt_s: int, d_in: int, d_err: int, uptime_back: bool, rated: bool,
     profiles: ProfileSet, recordings: dict[str, Recording],
 ) -> None:
     first = recordings[stem].with_rows({SYS_UPTIME: 1_000_000})
@@ -216,10 +224,20 @@ async def test_rates_from_two_polls(
     await col.collect(target, DETECT[stem], "interfaces")
     clock.now = T0 + timedelta(seconds=dt_s)
     result = await col.collect(target, DETECT[stem], "interfaces")
-    [sample] = [s for s in result.samples if s.tags[m.TAG_IFINDEX] == ifindex]
-    if uptime_back:
+    [sample] = [s for s in result.samples if s.tags.get(m.TAG_IFINDEX) == ifindex]
+    ifaces = [s for s in result.samples if s.measurement == m.INTERFACE]
+    polled = [s for s in result.samples if s.measurement == m.POLLER]
+    if not rated:
         assert m.F_IN_BPS not in sample.fields and m.F_IN_ERRORS_PS not in sample.fields
+        assert not any(m.F_IN_BPS in s.fields or m.F_OUT_BPS in s.fields for s in ifaces)
+        # every counter interval of every interface was dropped, and the run says how many
+        counters = (m.F_IN_OCTETS, m.F_OUT_OCTETS, m.F_IN_ERRORS, m.F_OUT_ERRORS, m.F_IN_DISCARDS, m.F_OUT_DISCARDS)
+        expected = sum(sum(c in s.fields for c in counters) for s in ifaces)
+        [run] = polled
+        assert run.fields == {m.F_RATES_DROPPED: expected} and expected >= RATE_RULES
+        assert (run.tags[m.TAG_DEVICE], run.tags[m.TAG_JOB]) == (stem, "interfaces")
         return
+    assert polled == []  # nothing dropped: no run stats
     speed = sample.fields[m.F_SPEED_BPS]
     assert isinstance(speed, int) and speed > 0
     assert sample.fields[m.F_IN_BPS] == pytest.approx(d_in * 8 / dt_s)
@@ -227,6 +245,93 @@ async def test_rates_from_two_polls(
     assert sample.fields[m.F_IN_UTIL_PCT] == pytest.approx(d_in * 8 / dt_s / speed * 100)
     assert sample.fields[m.F_IN_ERRORS_PS] == pytest.approx(d_err / dt_s)
     assert sample.fields[m.F_IN_OCTETS] == in0 + d_in
+
+
+async def test_dropped_intervals_are_logged_with_device_job_ifindex_and_reason(
+    profiles: ProfileSet, recordings: dict[str, Recording], caplog: pytest.LogCaptureFixture
+) -> None:
+    first = recordings["iosxe_asr920"].with_rows({SYS_UPTIME: 1_000_000})
+    second = first.with_rows({SYS_UPTIME: 500})  # restarted
+    clients = iter([RecordingClient(first), RecordingClient(second)])
+    clock = Clock(T0)
+    col = SnmpCollector(profiles, lambda t: next(clients), RateTracker(Limits(60)), clock)
+    await col.collect(Target("asr", "127.0.0.1"), "cisco_iosxe", "interfaces")
+    clock.now = T0 + timedelta(seconds=60)
+    caplog.set_level(logging.DEBUG, logger="collectors.snmp.collect")
+    await col.collect(Target("asr", "127.0.0.1"), "cisco_iosxe", "interfaces")
+    lines = [r.getMessage() for r in caplog.records if "no rate for" in r.getMessage()]
+    assert lines and all(ln.startswith("device=asr job=interfaces ifindex=") and ln.endswith("(reset)")
+                         for ln in lines)
+    assert any("ifindex=2:" in ln and "in_bps" in ln for ln in lines)
+
+
+class Hangs(RecordingClient):
+    """Answers the GET, then hangs on the walk until cancelled (what the scheduler's backstop does)."""
+
+    async def walk_table(self, columns: Sequence[str]) -> dict[str, dict[str, SnmpValue]]:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+
+@pytest.mark.parametrize("second", ["cancelled", "failed"])
+async def test_a_cancelled_or_failed_poll_forgets_the_counters(
+    second: str, profiles: ProfileSet, recordings: dict[str, Recording]
+) -> None:
+    """The interval across a poll that did not finish is a gap, not one long interval."""
+    rec = recordings["iosxe_asr920"]
+    third = rec.with_rows({SYS_UPTIME: 1_000_000 + 12_000})
+    middle: RecordingClient = Hangs(rec) if second == "cancelled" else RecordingClient(rec, fail="timeout")
+    clients = iter([RecordingClient(rec.with_rows({SYS_UPTIME: 1_000_000})), middle, RecordingClient(third)])
+    tracker = RateTracker(Limits(60))
+    clock = Clock(T0)
+    col = SnmpCollector(profiles, lambda t: next(clients), tracker, clock)
+    target = Target("asr", "127.0.0.1")
+    await col.collect(target, "cisco_iosxe", "interfaces")
+    rows = len(tracker)
+    assert rows > 0
+    clock.now = T0 + timedelta(seconds=60)
+    if second == "cancelled":
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(col.collect(target, "cisco_iosxe", "interfaces"), 0.1)
+    else:
+        assert (await col.collect(target, "cisco_iosxe", "interfaces")).error == "timeout"
+    assert len(tracker) == 0
+    clock.now = T0 + timedelta(seconds=120)
+    result = await col.collect(target, "cisco_iosxe", "interfaces")
+    assert not any(m.F_IN_BPS in s.fields for s in result.samples)
+    [run] = [s for s in result.samples if s.measurement == m.POLLER]
+    assert int(run.fields[m.F_RATES_DROPPED]) >= rows  # each interface's counters: dropped as a gap
+
+
+class Slow(RecordingClient):
+    """A recording client whose GET takes a while (so concurrent callers overlap)."""
+
+    async def get(self, oids: Sequence[str]) -> dict[str, SnmpValue]:
+        await asyncio.sleep(0.05)
+        return await super().get(oids)
+
+
+@pytest.mark.parametrize(("stem", "alive", "expected"), [("junos", True, "juniper_junos"), ("smartax", False, GENERIC)])
+async def test_jobs_starting_together_share_one_detection(
+    stem: str, alive: bool, expected: str, profiles: ProfileSet, recordings: dict[str, Recording],
+    transport: Transport,
+) -> None:
+    if transport.name == "memory":
+        def factory(t: Target) -> RecordingClient:
+            return Slow(recordings[stem], fail=None if alive else "timeout")
+        resolver = ProfileResolver(profiles, factory)
+        target = transport.target(stem)
+    else:
+        resolver = ProfileResolver(profiles, transport.factory)
+        target = transport.target(stem)
+        if not alive:
+            target = Target(stem, target.address, target.port, community="wrong", timeout_s=0.3, retries=0)
+    got = await asyncio.gather(*(resolver.resolve(target, AUTO) for _ in range(5)))
+    assert got == [expected] * 5
+    assert resolver.requests == 1
+    again = await resolver.resolve(target, AUTO)  # detected: remembered; failed: asked again next time
+    assert again == expected
+    assert resolver.requests == (1 if alive else 2)
 
 
 class WalkFails(RecordingClient):

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from collectors import measurements as m
-from collectors.counters import CounterState, Observation, RateRule, RateTracker
+from collectors.counters import CounterState, Observation, RateRule, RateTracker, RowRates
 from collectors.model import Clock, FieldValue, PollResult, Sample, SnmpClient, SnmpError, SnmpValue, Target
 from collectors.snmp.decoders import VALUE_DECODERS
 from collectors.snmp.indexes import DEFAULT_PARENT, INDEX_DECODERS, PARENT_DECODERS
@@ -616,11 +616,15 @@ class SnmpCollector:
         before = client.varbinds
         try:
             raw = await fetch(client, groups, timer=self._timer)
+        except BaseException:  # cancelled (the scheduler's backstop, a stop) or a bug: the interval is lost
+            self._forget(target.name, groups)
+            raise
         finally:
             varbinds = client.varbinds - before
             await client.close()
         error = raw.error
         samples: tuple[Sample, ...] = ()
+        dropped = 0
         try:
             parsed = parse(prof, job, raw, target=target, at=at)
             samples = parsed.samples
@@ -628,18 +632,54 @@ class SnmpCollector:
                 if raw.error is not None:
                     break  # a half-walked table has no trustworthy counters
                 key = f"{target.name}/{table.group.name}"
-                rates = self._tracker.observe(key, _obs(table), rate_rules(table.group))
+                assessed = self._tracker.assess(key, _obs(table), rate_rules(table.group))
+                dropped += _log_drops(target.name, job, table.group, assessed)
+                rates = {index: r.fields for index, r in assessed.items()}
                 samples += table_samples(table, rates, at)
         except Exception as exc:  # an answer the parser did not expect is this device's fault
             log.exception("device=%s job=%s profile=%s: cannot parse the answer", target.name, job, profile)
             error = error or f"parse: {type(exc).__name__}"
         if error is not None:
-            for g in groups:
-                if isinstance(g, TableGroup):
-                    self._tracker.forget(f"{target.name}/{g.name}")
+            self._forget(target.name, groups)
             log.warning("device=%s job=%s failed: %s %s", target.name, job, error, raw.detail)
+        if dropped:
+            samples += (run_stats_sample(target, prof, job, at, {m.F_RATES_DROPPED: dropped}),)
         duration = self._timer() - t0
         return PollResult(target.name, job, at, duration, samples, error, varbinds)
+
+    def _forget(self, device: str, groups: Sequence[AnyGroup]) -> None:
+        for g in groups:
+            if isinstance(g, TableGroup):
+                self._tracker.forget(f"{device}/{g.name}")
+
+
+def run_stats_sample(
+    target: Target, profile: Profile, job: str, at: datetime, fields: Mapping[str, FieldValue]
+) -> Sample:
+    """The collector's part of this run's ``poller`` self-metric (e.g. ``rates_dropped``): the scheduler
+    merges it into the ``poller`` sample it writes for the run (see ``docs/scheduler.md``)."""
+    tags = measurement_tags(m.POLLER, device_tags(target, profile))
+    tags[m.TAG_JOB] = job
+    return Sample(m.POLLER, tags, dict(fields), at)
+
+
+def _log_drops(device: str, job: str, group: TableGroup, assessed: Mapping[str, RowRates]) -> int:
+    """Log (debug) each row's rate fields left without a value, by reason; return how many there were."""
+    n = 0
+    for index, r in assessed.items():
+        if not r.dropped:
+            continue
+        n += len(r.dropped)
+        if log.isEnabledFor(logging.DEBUG):
+            by_reason: dict[str, list[str]] = {}
+            for name, drop in r.dropped.items():
+                by_reason.setdefault(drop.value, []).append(name)
+            for reason, names in by_reason.items():
+                log.debug(
+                    "device=%s job=%s %s=%s: no rate for %s (%s)",
+                    device, job, group.index_tag or "index", index, ", ".join(names), reason,
+                )
+    return n
 
 
 def _obs(table: Table) -> dict[str, Observation]:
