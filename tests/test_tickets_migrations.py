@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -76,5 +77,42 @@ def test_plain_postgresql_url_uses_psycopg() -> None:
     engine = make_engine("postgresql://u@127.0.0.1:1/x")
     try:
         assert engine.dialect.driver == "psycopg"
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("start", ["0001", "0002"])
+def test_upgrade_keeps_tickets_written_by_an_older_schema(db_url: str, start: str) -> None:  # noqa: F811
+    """A database at an older revision with a ticket in it: upgrading keeps the ticket, its symptoms are
+    active (no ``cleared_at``) and the dispatch cursors start at 0; downgrading again works."""
+    engine = make_engine(db_url)
+    try:
+        migrate.upgrade(engine, start)
+        with engine.begin() as conn:
+            tid = conn.execute(
+                sa.text(
+                    "INSERT INTO tickets (dedup_key, status, priority, title, region, site, detected, created_at, "
+                    "updated_at) VALUES ('olt|device_unreachable|', 'open', 2, 't', 'r', 's', :t, :t, :t) "
+                    "RETURNING id"
+                ),
+                {"t": at(0).replace(tzinfo=None)},
+            ).scalar_one()
+            conn.execute(
+                sa.text("INSERT INTO ticket_symptoms (ticket_id, alarm_key, attached_at) VALUES (:id, 'onu|x|', :t)"),
+                {"id": tid, "t": at(0).replace(tzinfo=None)},
+            )
+    finally:
+        engine.dispose()
+    with open_store(db_url) as store:
+        assert migrate.current_revision(store.engine) == head()
+        t = store.get(tid)
+        assert t is not None and [str(k) for k in t.symptoms] == ["onu|x|"]
+        assert store.symptoms_of([tid])[tid][0].cleared_at is None
+        assert store.cursor("notify") == 0
+        assert store.mark_cleared("onu|x|", at(5)) == [tid]
+    engine = make_engine(db_url)
+    try:
+        migrate.downgrade(engine, start)
+        assert migrate.current_revision(engine) == start
     finally:
         engine.dispose()

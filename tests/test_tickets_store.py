@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 
 import pytest
@@ -129,10 +129,9 @@ def test_repair_clock(store: SqlTicketStore) -> None:
     t = store.transition(t.id, S.ACKNOWLEDGED, "li.wei", at(20))
     t = store.transition(t.id, S.IN_PROGRESS, "li.wei", at(25))
     restored = store.restore(t.root, at(40))
-    assert restored is not None
+    assert restored is not None and restored.status is S.RESOLVED  # the root clearing resolves the ticket
     assert store.restore(t.root, at(45)) == restored  # idempotent: the first restore time stays
-    t = store.transition(t.id, S.RESOLVED, "li.wei", at(50), cause_code="fiber_cut")
-    t = store.transition(t.id, S.CLOSED, "li.wei", at(60))
+    t = store.transition(t.id, S.CLOSED, "li.wei", at(60), cause_code="fiber_cut")
     assert (t.clock.detected, t.clock.reported, t.clock.acknowledged, t.clock.restored, t.clock.closed) == (
         at(-2),
         at(5),
@@ -150,10 +149,10 @@ def test_repair_clock(store: SqlTicketStore) -> None:
         "acknowledged",
         "in_progress",
         "restored",
-        "resolved",
         "closed",
     ]
-    assert t.audit[6].actor == "system" and t.audit[6].detail == {"restored": at(40).isoformat()}
+    assert t.audit[6].actor == "system"
+    assert t.audit[6].detail == {"restored": at(40).isoformat(), "from": "in_progress", "to": "resolved"}
 
 
 def test_resolve_without_alarm_clear_sets_restored(store: SqlTicketStore) -> None:
@@ -165,8 +164,7 @@ def test_resolve_without_alarm_clear_sets_restored(store: SqlTicketStore) -> Non
 def test_reopen_clears_the_end_of_the_clock(store: SqlTicketStore) -> None:
     t, _ = store.open_or_get(open_action(), None, at(0))
     store.restore(t.root, at(3))
-    store.transition(t.id, S.RESOLVED, "li.wei", at(4), cause_code="software")
-    store.transition(t.id, S.CLOSED, "li.wei", at(5))
+    store.transition(t.id, S.CLOSED, "li.wei", at(5), cause_code="software")
     assert store.find_open(t.dedup_key) is None
     t = store.transition(t.id, S.OPEN, "wang.fang", at(9))
     assert (t.status, t.clock.restored, t.clock.closed, t.cause_code) == (S.OPEN, None, None, None)
@@ -303,3 +301,176 @@ def test_list_active_is_every_working_ticket_oldest_first(store: SqlTicketStore)
     active = store.list_active()
     assert ids(active) == [made[0].id, made[1].id, made[2].id, *ids(many)]
     assert {t.status for t in active} == {S.OPEN, S.ACKNOWLEDGED, S.IN_PROGRESS}
+
+
+# --- a fault that comes back, the root clearing, symptoms clearing ------------------------------------------
+
+
+def _to(store: SqlTicketStore, t: Ticket, how: str) -> Ticket:
+    """Bring a fresh ticket into a state: by the technician's moves or by the root alarm clearing."""
+    steps: dict[str, list[tuple[S, str | None]]] = {
+        "open": [],
+        "acknowledged": [(S.ACKNOWLEDGED, None)],
+        "in_progress": [(S.IN_PROGRESS, None)],
+        "resolved_by_tech": [(S.RESOLVED, "software")],
+        "closed": [(S.RESOLVED, None), (S.CLOSED, "fiber_cut")],
+    }
+    if how == "restored":
+        got = store.restore(t.root, at(5))
+        assert got is not None
+        return got
+    for i, (to, code) in enumerate(steps[how]):
+        t = store.transition(t.id, to, "li.wei", at(5 + i), cause_code=code)
+    return t
+
+
+RECURRENCE = [
+    # state when the fault comes back, recurs?, a new ticket?
+    ("open", False, False),
+    ("acknowledged", False, False),
+    ("in_progress", False, False),
+    ("restored", True, False),
+    ("resolved_by_tech", True, False),
+    ("closed", False, True),
+]
+
+
+@pytest.mark.parametrize(("state", "recurs", "new_ticket"), RECURRENCE)
+def test_a_fault_that_comes_back(store: SqlTicketStore, state: str, recurs: bool, new_ticket: bool) -> None:
+    first, _ = store.open_or_get(open_action(symptoms=("onu-a",), services=("svc-1",), priority=2), "east", at(0))
+    before = _to(store, first, state)
+    again = open_action(symptoms=("onu-a", "onu-b"), services=("svc-1", "svc-2"), priority=1, raised=at(30))
+    t, created = store.open_or_get(again, "east", at(30))
+    assert created is new_ticket
+    assert (t.id != first.id) is new_ticket
+    if new_ticket:
+        assert store.get(first.id) == before  # a closed ticket is never reopened by the system
+        return
+    if not recurs:
+        assert t == before  # nothing changed, no audit entry
+        return
+    assert t.status is S.OPEN and t.clock.restored is None and t.cause_code is None
+    assert t.clock.detected == first.clock.detected  # the repair clock of the ticket goes on
+    recurred = [a for a in t.audit if a.action == "recurred"]
+    assert len(recurred) == 1 and recurred[0].actor == "system" and recurred[0].time == at(30)
+    assert recurred[0].detail["root"] == first.dedup_key
+    assert recurred[0].detail["previous_status"] == before.status.value
+    assert recurred[0].detail["previous_restored"] == before.clock.restored.isoformat()  # type: ignore[union-attr]
+    assert [str(k) for k in t.symptoms] == [
+        str(AlarmKey("onu-a", "device_unreachable")),
+        str(AlarmKey("onu-b", "device_unreachable")),
+    ]
+    assert [s.service_id for s in t.services] == ["svc-1", "svc-2"] and t.priority == 1
+    assert t.audit[-1].action == "attached" and t.audit[-1].detail["symptoms"] == str(
+        AlarmKey("onu-b", "device_unreachable")
+    )
+    assert store.open_or_get(again, "east", at(31)) == (t, False)  # the next tick changes nothing
+
+
+RESTORE_FROM = [
+    ("open", S.RESOLVED, {"from": "open", "to": "resolved"}),
+    ("acknowledged", S.RESOLVED, {"from": "acknowledged", "to": "resolved"}),
+    ("in_progress", S.RESOLVED, {"from": "in_progress", "to": "resolved"}),
+    ("resolved_by_tech", S.RESOLVED, None),  # resolved first: restored stays the technician's resolve time
+]
+
+
+@pytest.mark.parametrize(("state", "status", "moved"), RESTORE_FROM)
+def test_the_root_clearing_resolves(store: SqlTicketStore, state: str, status: S, moved: dict[str, str] | None) -> None:
+    t, _ = store.open_or_get(open_action(), None, at(0))
+    before = _to(store, t, state)
+    got = store.restore(t.root, at(20))
+    assert got is not None and got.status is status
+    if moved is None:
+        assert got == before and got.clock.restored == before.clock.restored
+        return
+    assert got.clock.restored == at(20) and got.clock.acknowledged == before.clock.acknowledged
+    assert got.audit[-1].actor == "system" and got.audit[-1].action == "restored"
+    assert got.audit[-1].detail == {"restored": at(20).isoformat(), **moved}
+    closed = store.transition(t.id, S.CLOSED, "li.wei", at(25), cause_code="power_failure")
+    assert (closed.clock.restored, closed.clock.closed, closed.cause_code) == (at(20), at(25), "power_failure")
+
+
+def test_symptoms_clear_and_come_back(store: SqlTicketStore) -> None:
+    a, _ = store.open_or_get(open_action("olt-a", symptoms=("onu-1", "onu-2")), None, at(0))
+    b, _ = store.open_or_get(open_action("olt-b", symptoms=("onu-1",)), None, at(0))
+    c, _ = store.open_or_get(open_action("olt-c", symptoms=("onu-1",)), None, at(0))
+    _to(store, c, "closed")
+    onu1, onu2 = (str(AlarmKey(d, "device_unreachable")) for d in ("onu-1", "onu-2"))
+    assert store.mark_cleared(onu1, at(10)) == [a.id, b.id]  # the closed ticket is left alone
+    assert store.mark_cleared(onu1, at(11)) == []  # already cleared: nothing touched
+    assert store.mark_cleared(str(AlarmKey("nobody", "x")), at(11)) == []
+    states = store.symptoms_of([a.id, b.id, c.id, 999])
+    assert [(str(x.key), x.attached_at, x.cleared_at) for x in states[a.id]] == [
+        (onu1, at(0), at(10)),
+        (onu2, at(0), None),
+    ]
+    assert states[b.id][0].cleared_at == at(10) and states[c.id][0].cleared_at is None and 999 not in states
+    got = store.get(a.id)
+    assert got is not None and got.audit[-1].action == "symptom_cleared"
+    assert got.audit[-1].detail == {"symptom": onu1, "cleared": at(10).isoformat()}
+    # the symptom alarm comes back: attached again, it is active again
+    again = store.attach(a.root, [AlarmKey.parse(onu1)], Impact((), 5), at(20))
+    assert again is not None and again.audit[-1].detail == {"active_again": onu1}
+    assert store.symptoms_of([a.id])[a.id][0].cleared_at is None
+
+
+@pytest.mark.parametrize(
+    ("state", "to", "note", "ok"),
+    [
+        ("open", S.RESOLVED, "换了光模块", True),
+        ("open", S.ACKNOWLEDGED, "on my way", True),
+        ("closed", S.RESOLVED, "too late", False),  # refused move: the note is not kept
+        ("resolved_by_tech", S.ACKNOWLEDGED, "x", False),
+        ("open", S.RESOLVED, "   ", False),  # blank note: refused before anything
+    ],
+)
+def test_transition_with_a_note_is_one_change(store: SqlTicketStore, state: str, to: S, note: str, ok: bool) -> None:
+    t, _ = store.open_or_get(open_action(), None, at(0))
+    before = _to(store, t, state)
+    if not ok:
+        with pytest.raises(ValueError):  # InvalidTransition is a ValueError
+            store.transition(t.id, to, "li.wei", at(9), note=note)
+        assert store.get(t.id) == before
+        return
+    got = store.transition(t.id, to, "li.wei", at(9), note=note)
+    assert got.status is to and [n.text for n in got.notes] == [note]
+    assert [a.action for a in got.audit[-2:]] == ["note", to.value]
+
+
+def test_complaint_reference_and_contact(store: SqlTicketStore) -> None:
+    t, _ = store.open_or_get(open_action(), None, at(0))
+    t = store.link_complaint(t.id, at(3), "noc-duty", at(4), reference="10000-2611250042", contact="王先生 138…")
+    assert t.clock.reported == at(3)
+    assert t.audit[-1].detail == {
+        "reported": at(3).isoformat(),
+        "reference": "10000-2611250042",
+        "contact": "王先生 138…",
+    }
+
+
+def test_every_change_writes_an_audit_row(store: SqlTicketStore) -> None:
+    """Each store call that changes a ticket adds audit rows (the dispatcher's feed) with these names."""
+    t, _ = store.open_or_get(open_action(symptoms=("onu-1",)), "east", at(0))
+    calls: list[tuple[str, Callable[[], object], list[str]]] = [
+        ("attach", lambda: store.attach(t.root, [AlarmKey("onu-2", "x")], Impact((), 2), at(1)), ["attached"]),
+        ("clear", lambda: store.mark_cleared(str(AlarmKey("onu-1", "device_unreachable")), at(2)), ["symptom_cleared"]),
+        ("complaint", lambda: store.link_complaint(t.id, at(2), "noc", at(3)), ["complaint_linked"]),
+        ("assign", lambda: store.assign(t.id, "north", "noc", at(3)), ["assigned"]),
+        ("ack", lambda: store.transition(t.id, S.ACKNOWLEDGED, "li", at(4)), ["acknowledged"]),
+        ("note", lambda: store.add_note(t.id, "li", "hi", at(5)), ["note"]),
+        ("escalate", lambda: store.mark_escalated(t.id, at(6), limit_h="48"), ["escalated"]),
+        ("restore", lambda: store.restore(t.root, at(7)), ["restored"]),
+        ("recur", lambda: store.open_or_get(open_action(symptoms=("onu-1",)), "east", at(8)), ["recurred", "attached"]),
+        ("resolve", lambda: store.transition(t.id, S.RESOLVED, "li", at(9), note="done"), ["note", "resolved"]),
+        ("close", lambda: store.transition(t.id, S.CLOSED, "li", at(10), cause_code="software"), ["closed"]),
+        ("reopen", lambda: store.transition(t.id, S.OPEN, "noc", at(11)), ["reopened"]),
+    ]
+    seen = store.changes_since(0)
+    assert [c.action for c in seen] == ["opened", "assigned", "attached"]
+    for name, call, actions in calls:
+        call()
+        new = store.changes_since(seen[-1].id)
+        assert [c.action for c in new] == actions, name
+        assert {c.ticket_id for c in new} == {t.id}
+        seen += new

@@ -106,6 +106,8 @@ class SymptomRow(Base):
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
     alarm_key: Mapped[str] = mapped_column(String(512))
     attached_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    cleared_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    """When the symptom alarm cleared (None: still active); set again to None when it comes back."""
     ticket: Mapped[TicketRow] = relationship(back_populates="symptoms")
 
     __table_args__ = (UniqueConstraint("ticket_id", "alarm_key", name="uq_ticket_symptoms_key"),)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import builtins
 import json
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 SYSTEM = "system"
 _CLOSED = TicketStatus.CLOSED.value
+_RESOLVED = TicketStatus.RESOLVED.value
 ACTIVE = (TicketStatus.OPEN, TicketStatus.ACKNOWLEDGED, TicketStatus.IN_PROGRESS)
 """The statuses of a ticket someone still has to work on."""
 
@@ -59,6 +60,15 @@ class TicketChange:
     time: datetime
     action: str
     detail: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class SymptomState:
+    """One symptom of a ticket: when it was attached and when its alarm cleared (None: still active)."""
+
+    key: AlarmKey
+    attached_at: datetime
+    cleared_at: datetime | None
 
 
 class TicketNotFound(LookupError):
@@ -153,8 +163,13 @@ class SqlTicketStore:
         return row
 
     @staticmethod
-    def _open_row(s: Session, dedup_key: str) -> TicketRow | None:
+    def _open_row(s: Session, dedup_key: str, *, lock: bool = False) -> TicketRow | None:
+        """The not-closed ticket for ``dedup_key``; ``lock``: ``SELECT … FOR UPDATE`` (PostgreSQL: two writers
+        changing the same ticket queue instead of both acting on what they read; SQLite already serialises
+        writers with ``BEGIN IMMEDIATE``)."""
         q = select(TicketRow).where(TicketRow.dedup_key == dedup_key, TicketRow.status != _CLOSED).options(*_LOAD)
+        if lock:
+            q = q.with_for_update()
         return s.scalars(q).one_or_none()
 
     def close(self) -> None:
@@ -170,12 +185,22 @@ class SqlTicketStore:
     # --- the TicketStore port -----------------------------------------------------------------------------
 
     def open_or_get(self, action: OpenTicket, team: str | None, now: datetime) -> tuple[Ticket, bool]:
+        """The not-closed ticket for the root's key, or a new one (``created`` True).
+
+        A fault that comes back finds its ticket restored or resolved: the ticket *recurs* — ``restored`` is
+        cleared, the status goes back to open (audit ``recurred``, actor ``system``) and the action's symptoms
+        and services are attached; ``created`` is False. A closed ticket is never reopened here: a new ticket
+        opens."""
         key = str(action.root.key)
         try:
             with self._tx() as s:
-                existing = self._open_row(s, key)
+                existing = self._open_row(s, key, lock=True)
                 if existing is not None:
-                    return to_ticket(existing), False
+                    if existing.restored is None and existing.status != _RESOLVED:
+                        return to_ticket(existing), False
+                    ticket = self._recur(s, existing, action, now)
+                    log.warning("ticket #%d recurred: %s is back", ticket.id, key)
+                    return ticket, False
                 row = TicketRow(
                     dedup_key=key,
                     status=TicketStatus.OPEN.value,
@@ -192,7 +217,7 @@ class SqlTicketStore:
                     notes=[],
                     audit=[],
                 )
-                symptoms = list(dict.fromkeys(str(a.key) for a in action.symptoms if str(a.key) != key))
+                symptoms = _symptom_keys(key, (a.key for a in action.symptoms))
                 row.symptoms.extend(SymptomRow(alarm_key=k, attached_at=now) for k in symptoms)
                 row.services.extend(_service_row(sv) for sv in _unique_services(action.impact.services))
                 _audit(row, SYSTEM, now, "opened", root=key, priority=str(action.impact.priority))
@@ -214,41 +239,82 @@ class SqlTicketStore:
         return ticket, True
 
     def attach(self, root: AlarmKey, symptoms: Sequence[AlarmKey], impact: Impact, now: datetime) -> Ticket | None:
+        """Add new symptoms and services to the root's not-closed ticket (a symptom that had cleared and is
+        attached again becomes active again); lower its priority number. No change: no audit entry."""
         with self._tx() as s:
-            row = self._open_row(s, str(root))
+            row = self._open_row(s, str(root), lock=True)
             if row is None:
                 return None
-            have = {x.alarm_key for x in row.symptoms}
-            new = [k for k in dict.fromkeys(str(k) for k in symptoms) if k not in have and k != str(root)]
-            have_svc = {x.service_id for x in row.services}
-            new_svc = [sv for sv in _unique_services(impact.services) if sv.service_id not in have_svc]
-            priority = min(row.priority, impact.priority)
-            if not new and not new_svc and priority == row.priority:
-                return to_ticket(row)
-            row.symptoms.extend(SymptomRow(alarm_key=k, attached_at=now) for k in new)
-            row.services.extend(_service_row(sv) for sv in new_svc)
-            detail: dict[str, str] = {}
-            if new:
-                detail["symptoms"] = ",".join(new)
-            if new_svc:
-                detail["services"] = ",".join(sv.service_id for sv in new_svc)
-            if priority != row.priority:
-                detail["priority"] = f"{row.priority}→{priority}"
-                row.priority = priority
-            _audit(row, SYSTEM, now, "attached", **detail)
-            s.flush()
+            if _merge(row, symptoms, impact, now):
+                s.flush()
             return to_ticket(row)
 
+    def _recur(self, s: Session, row: TicketRow, action: OpenTicket, now: datetime) -> Ticket:
+        previous = row.status
+        detail = {"root": row.dedup_key, "previous_status": previous}
+        for name in ("restored", "cause_code"):
+            old = getattr(row, name)
+            if old is not None:
+                detail[f"previous_{name}"] = old if isinstance(old, str) else _iso(old)
+        row.restored = row.cause_code = None
+        row.status = TicketStatus.OPEN.value
+        _audit(row, SYSTEM, now, "recurred", **detail)
+        _merge(row, [a.key for a in action.symptoms], action.impact, now)
+        s.flush()
+        return to_ticket(row)
+
     def restore(self, root: AlarmKey, restored_at: datetime) -> Ticket | None:
+        """The root alarm cleared: set ``clock.restored`` (the first call wins) and resolve the ticket (actor
+        ``system``) unless it is resolved already. One audit entry ``restored`` with ``restored`` and, when
+        the status moved, ``from``/``to``. The technician then closes it with a cause code, or reopens it."""
         with self._tx() as s:
-            row = self._open_row(s, str(root))
+            row = self._open_row(s, str(root), lock=True)
             if row is None:
                 return None
             if row.restored is None:
                 row.restored = restored_at
-                _audit(row, SYSTEM, restored_at, "restored", restored=_iso(restored_at))
+                detail = {"restored": _iso(restored_at)}
+                if row.status != _RESOLVED:
+                    detail |= {"from": row.status, "to": _RESOLVED}
+                    row.status = _RESOLVED
+                _audit(row, SYSTEM, restored_at, "restored", **detail)
                 s.flush()
             return to_ticket(row)
+
+    def mark_cleared(self, alarm_key: str, at: datetime) -> builtins.list[int]:
+        """A symptom alarm cleared: set ``cleared_at`` on its row in every not-closed ticket that lists it
+        (and is not marked cleared yet), one ``symptom_cleared`` audit entry each. Returns the ticket ids
+        touched, ascending (repeating the call touches none)."""
+        q = (
+            select(SymptomRow)
+            .join(TicketRow, TicketRow.id == SymptomRow.ticket_id)
+            .where(SymptomRow.alarm_key == alarm_key, SymptomRow.cleared_at.is_(None), TicketRow.status != _CLOSED)
+            .order_by(SymptomRow.ticket_id)
+            .with_for_update()
+        )
+        touched: builtins.list[int] = []
+        with self._tx() as s:
+            for sym in s.scalars(q):
+                sym.cleared_at = at
+                detail = json.dumps({"symptom": alarm_key, "cleared": _iso(at)}, ensure_ascii=False)
+                s.add(AuditRow(ticket_id=sym.ticket_id, actor=SYSTEM, time=at, action="symptom_cleared", detail=detail))
+                sym.ticket.updated_at = at
+                touched.append(sym.ticket_id)
+        if touched:
+            log.info("symptom %s cleared on tickets %s", alarm_key, ",".join(map(str, touched)))
+        return touched
+
+    def symptoms_of(self, ticket_ids: Sequence[int]) -> dict[int, tuple[SymptomState, ...]]:
+        """Each ticket's symptoms with their attach and clear times (tickets without symptoms: absent)."""
+        found: dict[int, builtins.list[SymptomState]] = {}
+        ids = sorted(set(ticket_ids))
+        with self._tx() as s:
+            for i in range(0, len(ids), 500):
+                q = select(SymptomRow).where(SymptomRow.ticket_id.in_(ids[i : i + 500])).order_by(SymptomRow.id)
+                for r in s.scalars(q):
+                    state = SymptomState(AlarmKey.parse(r.alarm_key), r.attached_at, r.cleared_at)
+                    found.setdefault(r.ticket_id, []).append(state)
+        return {k: tuple(v) for k, v in found.items()}
 
     def get(self, ticket_id: int) -> Ticket | None:
         with self._tx() as s:
@@ -283,9 +349,20 @@ class SqlTicketStore:
             return [to_ticket(r) for r in s.scalars(q)]
 
     def transition(
-        self, ticket_id: int, to: TicketStatus, actor: str, now: datetime, *, cause_code: str | None = None
+        self,
+        ticket_id: int,
+        to: TicketStatus,
+        actor: str,
+        now: datetime,
+        *,
+        cause_code: str | None = None,
+        note: str | None = None,
     ) -> Ticket:
+        """A lifecycle move; with ``note``, the note is added in the same transaction (a refused move adds
+        no note)."""
         to = TicketStatus(to)
+        if note is not None and not note.strip():
+            raise ValueError("empty note")
         try:
             with self._tx() as s:
                 row = self._row(s, ticket_id)
@@ -294,6 +371,8 @@ class SqlTicketStore:
                 if cause_code is not None and to not in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
                     raise InvalidTransition("a cause code is given when resolving or closing")
                 check_transition(current, to, cause_code=code, known_causes=set(self.causes))
+                if note is not None:
+                    _add_note(row, actor, note, now)
                 detail = {"from": current.value, "to": to.value}
                 if is_reopen(current, to):
                     for name in ("restored", "closed", "cause_code"):
@@ -324,18 +403,31 @@ class SqlTicketStore:
             raise ValueError("empty note")
         with self._tx() as s:
             row = self._row(s, ticket_id)
-            row.notes.append(NoteRow(author=author, time=now, text=text))
-            _audit(row, author, now, "note", text=text[:200])
+            _add_note(row, author, text, now)
             s.flush()
             return to_ticket(row)
 
-    def link_complaint(self, ticket_id: int, reported_at: datetime, actor: str, now: datetime) -> Ticket:
-        """Record a customer's report: ``reported`` becomes the earliest linked report time."""
+    def link_complaint(
+        self,
+        ticket_id: int,
+        reported_at: datetime,
+        actor: str,
+        now: datetime,
+        *,
+        reference: str = "",
+        contact: str = "",
+    ) -> Ticket:
+        """Record a customer's report: ``reported`` becomes the earliest linked report time. ``reference``
+        (e.g. the hotline's case number) and ``contact`` go into the audit entry when given."""
         with self._tx() as s:
             row = self._row(s, ticket_id)
             if row.status == _CLOSED:
                 raise InvalidTransition(f"ticket #{ticket_id} is closed: reopen it to link a complaint")
             detail = {"reported": _iso(reported_at)}
+            if reference:
+                detail["reference"] = reference
+            if contact:
+                detail["contact"] = contact
             if row.reported is not None:
                 detail["previous_reported"] = _iso(row.reported)
             if row.reported is None or reported_at < row.reported:
@@ -403,6 +495,45 @@ class SqlTicketStore:
 
 def _unique_services(services: Sequence[AffectedService]) -> list[AffectedService]:
     return list({s.service_id: s for s in reversed(services)}.values())[::-1]
+
+
+def _symptom_keys(root: str, keys: Iterable[AlarmKey]) -> list[str]:
+    return [k for k in dict.fromkeys(str(k) for k in keys) if k != root]
+
+
+def _merge(row: TicketRow, symptoms: Sequence[AlarmKey], impact: Impact, now: datetime) -> bool:
+    """Attach new symptoms and services to ``row``, make cleared symptoms that come again active, lower the
+    priority number; one ``attached`` audit entry when anything changed (returned)."""
+    by_key = {x.alarm_key: x for x in row.symptoms}
+    keys = _symptom_keys(row.dedup_key, symptoms)
+    new = [k for k in keys if k not in by_key]
+    again = [k for k in keys if k in by_key and by_key[k].cleared_at is not None]
+    have_svc = {x.service_id for x in row.services}
+    new_svc = [sv for sv in _unique_services(impact.services) if sv.service_id not in have_svc]
+    priority = min(row.priority, impact.priority)
+    if not new and not again and not new_svc and priority == row.priority:
+        return False
+    row.symptoms.extend(SymptomRow(alarm_key=k, attached_at=now) for k in new)
+    for k in again:
+        by_key[k].cleared_at = None
+    row.services.extend(_service_row(sv) for sv in new_svc)
+    detail: dict[str, str] = {}
+    if new:
+        detail["symptoms"] = ",".join(new)
+    if again:
+        detail["active_again"] = ",".join(again)
+    if new_svc:
+        detail["services"] = ",".join(sv.service_id for sv in new_svc)
+    if priority != row.priority:
+        detail["priority"] = f"{row.priority}→{priority}"
+        row.priority = priority
+    _audit(row, SYSTEM, now, "attached", **detail)
+    return True
+
+
+def _add_note(row: TicketRow, author: str, text: str, now: datetime) -> None:
+    row.notes.append(NoteRow(author=author, time=now, text=text))
+    _audit(row, author, now, "note", text=text[:200])
 
 
 def _sqlite_setup(engine: Engine, memory: bool) -> None:
