@@ -5,8 +5,10 @@ One YAML file (``config/traps.yaml``) holds two sections:
 - ``receiver``: the UDP address to listen on, the v2c communities (optionally one per device, to tell
   devices apart that share an address) and the v3 users (authPriv; SHA/SHA-2, AES);
 - ``mappings``: vendor traps (e.g. an EMS northbound alarm feed) → event kind, severity, which varbinds
-  name the managed object and the alarm type (the X.733 / 3GPP alarm IRP key), and which trap OID or
-  varbind value clears the alarm.
+  name the managed object and the alarm type (the X.733 / 3GPP alarm IRP key), which trap OID or
+  varbind value clears the alarm, and optionally the feed's heartbeat notification (its OID and period):
+  heartbeats are counted, never events; when ``missed`` periods pass without one the receiver emits
+  ``emsFeedLost`` (and ``emsFeedRestored`` when they return).
 
 Secrets are given by reference (``{env: NAME}`` / ``{file: path}``, a path relative to the YAML file).
 Errors name the file, line and field, exactly like :func:`config.loader.load`.
@@ -64,6 +66,9 @@ class ReceiverSettings(_Model):
     """How often the receiver writes its counters as a ``trap_receiver`` sample."""
     queue_size: int = Field(default=10000, ge=1)
     """Decoded traps waiting for the event handler; beyond this they are dropped and counted."""
+    inform_dedup_s: float = Field(default=30.0, ge=0)
+    """An INFORM re-sent with the same request-id (its acknowledgement was lost) within this window is
+    acknowledged again but handed on once (``duplicates`` counts the repeats); 0 turns this off."""
 
 
 class VarbindSeverity(_Model):
@@ -78,6 +83,22 @@ class ClearWhen(_Model):
 
     varbind: Oid
     values: tuple[str, ...] = Field(min_length=1)
+
+
+class Heartbeat(_Model):
+    """A northbound feed's keep-alive notification (Huawei U2000/iMaster NBI: every 60 s by default).
+
+    Heartbeats are counted and never become events. When ``missed`` periods pass without one, the
+    receiver emits one ``emsFeedLost`` event (resource: the mapping's name), and ``emsFeedRestored``
+    (which clears it) when one arrives again. The watch starts at the first heartbeat (the event's device
+    is its sender) — or at receiver start when ``device`` names the EMS, so a feed silent from the start
+    is noticed too.
+    """
+
+    oid: Oid
+    period_s: float = Field(default=60.0, gt=0)
+    missed: int = Field(default=3, ge=1)
+    device: Name | None = None
 
 
 class VendorMapping(_Model):
@@ -101,6 +122,7 @@ class VendorMapping(_Model):
     device: Oid | None = None
     """A varbind naming the network element (an EMS forwards alarms of many NEs): when its value is an
     inventory device name, the event is about that device rather than the EMS that sent it."""
+    heartbeat: Heartbeat | None = None
 
     @field_validator("managed_object", "alarm_type", "text", "clear_oids", mode="before")
     @classmethod
@@ -112,7 +134,15 @@ class VendorMapping(_Model):
         overlap = set(self.raise_oids) & set(self.clear_oids)
         if overlap:
             raise ValueError(f"trap OID(s) both raise and clear: {', '.join(sorted(overlap))}")
+        if self.heartbeat is not None and self.heartbeat.oid in {*self.raise_oids, *self.clear_oids}:
+            raise ValueError(f"heartbeat OID {self.heartbeat.oid} is also an alarm trap OID")
         return self
+
+    @property
+    def oids(self) -> tuple[str, ...]:
+        """Every trap OID this mapping claims: raise, clear and heartbeat."""
+        hb = (self.heartbeat.oid,) if self.heartbeat is not None else ()
+        return (*self.raise_oids, *self.clear_oids, *hb)
 
 
 class TrapConfig(_Model):
@@ -123,7 +153,7 @@ class TrapConfig(_Model):
     def _unique_oids(self) -> TrapConfig:
         seen: dict[str, str] = {}
         for mp in self.mappings:
-            for oid in (*mp.raise_oids, *mp.clear_oids):
+            for oid in mp.oids:
                 if oid in seen and seen[oid] != mp.name:
                     raise ValueError(f"trap OID {oid} is mapped by both {seen[oid]!r} and {mp.name!r}")
                 seen[oid] = mp.name
@@ -142,6 +172,7 @@ __all__ = [
     "SEVERITIES",
     "TRAPS_FILE",
     "ClearWhen",
+    "Heartbeat",
     "ReceiverSettings",
     "TrapCommunity",
     "TrapConfig",

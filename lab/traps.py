@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 IF_INDEX = "1.3.6.1.2.1.2.2.1.1"
+IF_DESCR = "1.3.6.1.2.1.2.2.1.2"
+IF_NAME = "1.3.6.1.2.1.31.1.1.1.1"
 IF_ADMIN = "1.3.6.1.2.1.2.2.1.7"
 IF_OPER = "1.3.6.1.2.1.2.2.1.8"
 SNMP_TRAP_ADDRESS = "1.3.6.1.6.3.18.1.3.0"
@@ -23,9 +25,10 @@ ERI_MINOR = "1.3.6.1.4.1.193.183.4.1.3.5.1.3"
 ERI_PROBLEM = "1.3.6.1.4.1.193.183.4.1.3.5.1.4"
 ERI_MAJOR_TRAP = "1.3.6.1.4.1.193.183.4.2.0.4"
 ERI_CLEARED_TRAP = "1.3.6.1.4.1.193.183.4.2.0.7"
+HUAWEI_NBI_KEEPALIVE = "1.3.6.1.4.1.2011.2.15.1.7.2.0.2"  # hwNmNorthboundEventKeepAlive (EMS heartbeat)
 
 KINDS = ("linkDown", "linkUp", "coldStart", "warmStart", "bgpBackwardTransition", "bgpEstablished",
-         "eriAlarm", "eriAlarmClear")
+         "eriAlarm", "eriAlarmClear", "emsHeartbeat")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,14 +57,26 @@ def trap_varbinds(
     managed_object: str = "ManagedElement=1,Equipment=1,RiLink=1",
     alarm_type: tuple[int, int] = (193, 9175114),
     problem: str = "Link Failure",
+    ifdescr: str | None = None,
+    ifname: str | None = None,
 ) -> list[str]:
-    """The ``snmptrap`` arguments after the uptime: the trap OID, then ``OID TYPE VALUE`` triples."""
+    """The ``snmptrap`` arguments after the uptime: the trap OID, then ``OID TYPE VALUE`` triples.
+
+    A link trap carries ifIndex, ifAdminStatus, ifOperStatus and, when given, ifDescr (IF-MIB allows it,
+    Cisco sends it) and ifName (Huawei, Cisco add it)."""
     if kind in ("linkDown", "linkUp"):
         oid = "1.3.6.1.6.3.1.1.5.3" if kind == "linkDown" else "1.3.6.1.6.3.1.1.5.4"
         status = "2" if kind == "linkDown" else "1"
         idx = str(ifindex)
-        return [oid, f"{IF_INDEX}.{idx}", "i", _int32(ifindex), f"{IF_ADMIN}.{idx}", "i", "1",
-                f"{IF_OPER}.{idx}", "i", status]
+        vbs = [oid, f"{IF_INDEX}.{idx}", "i", _int32(ifindex), f"{IF_ADMIN}.{idx}", "i", "1",
+               f"{IF_OPER}.{idx}", "i", status]
+        if ifdescr is not None:
+            vbs += [f"{IF_DESCR}.{idx}", "s", ifdescr]
+        if ifname is not None:
+            vbs += [f"{IF_NAME}.{idx}", "s", ifname]
+        return vbs
+    if kind == "emsHeartbeat":
+        return [HUAWEI_NBI_KEEPALIVE]
     if kind == "coldStart":
         return ["1.3.6.1.6.3.1.1.5.1"]
     if kind == "warmStart":
@@ -129,6 +144,8 @@ def send_trap(
     bgp_form: str = "4273",
     managed_object: str = "ManagedElement=1,Equipment=1,RiLink=1",
     timeout_s: float = 3.0,
+    ifdescr: str | None = None,
+    ifname: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Send one trap of ``kind`` to ``target_host:port`` as a device would; returns the finished process.
 
@@ -136,7 +153,8 @@ def send_trap(
     to tell devices apart). Raises ``subprocess.CalledProcessError`` when the tool fails (e.g. an INFORM
     not acknowledged).
     """
-    args = trap_varbinds(kind, ifindex=ifindex, peer=peer, bgp_form=bgp_form, managed_object=managed_object)
+    args = trap_varbinds(kind, ifindex=ifindex, peer=peer, bgp_form=bgp_form, managed_object=managed_object,
+                         ifdescr=ifdescr, ifname=ifname)
     if device_address:
         args += [SNMP_TRAP_ADDRESS, "a", device_address]
     cmd = trap_command(target_host, port, args, version=version, community=community, v3=v3, inform=inform,

@@ -20,6 +20,7 @@ from config.traps import VendorMapping
 SNMP_TRAP_OID: Final = "1.3.6.1.6.3.1.1.4.1.0"
 SNMP_TRAP_ADDRESS: Final = "1.3.6.1.6.3.18.1.3.0"
 IF_INDEX: Final = "1.3.6.1.2.1.2.2.1.1"
+IF_DESCR: Final = "1.3.6.1.2.1.2.2.1.2"
 IF_ADMIN_STATUS: Final = "1.3.6.1.2.1.2.2.1.7"
 IF_OPER_STATUS: Final = "1.3.6.1.2.1.2.2.1.8"
 IF_NAME: Final = "1.3.6.1.2.1.31.1.1.1.1"
@@ -130,6 +131,7 @@ class TrapDecoder:
     ifnames: IfNameLookup
     known_devices: Collection[str] = frozenset()
     _by_oid: Mapping[str, tuple[VendorMapping, bool]] = field(init=False, repr=False, compare=False)
+    _heartbeats: Mapping[str, VendorMapping] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         by: dict[str, tuple[VendorMapping, bool]] = {}
@@ -137,6 +139,12 @@ class TrapDecoder:
             by.update({oid: (mp, False) for oid in mp.raise_oids})
             by.update({oid: (mp, True) for oid in mp.clear_oids})
         object.__setattr__(self, "_by_oid", MappingProxyType(by))
+        beats = {mp.heartbeat.oid: mp for mp in self.mappings if mp.heartbeat is not None}
+        object.__setattr__(self, "_heartbeats", MappingProxyType(beats))
+
+    def heartbeat_of(self, trap: RawTrap) -> VendorMapping | None:
+        """The mapping whose feed heartbeat this trap is (heartbeats are counted, never decoded to events)."""
+        return self._heartbeats.get(trap_oid(trap.varbinds) or "") if self._heartbeats else None
 
     def decode(self, trap: RawTrap, device: str) -> DeviceEvent:
         oid = trap_oid(trap.varbinds) or ""
@@ -171,15 +179,13 @@ class TrapDecoder:
                     break
         admin = find(vbs, IF_ADMIN_STATUS)
         oper = find(vbs, IF_OPER_STATUS)
-        name = find(vbs, IF_NAME)  # some devices add ifName (Cisco, Huawei) — the device's own word wins
-        ifname = as_text(name[1]) if name is not None else None
-        if ifname is None and ifindex is not None:
-            ifname = self.ifnames.ifname(device, ifindex)
-        resource = ifname if ifname else (str(ifindex) if ifindex is not None else "")
+        ifname, origin = self._ifname(vbs, device, ifindex)
+        resource = ifname or (str(ifindex) if ifindex is not None else "")
         if ifindex is not None:
             attrs["ifindex"] = str(ifindex)
         if resource:
             attrs["ifname"] = resource
+            attrs["ifname_from"] = origin
         for key, vb in (("admin_status", admin), ("oper_status", oper)):
             code = _int(vb[1]) if vb is not None else None
             if code is not None:
@@ -187,6 +193,24 @@ class TrapDecoder:
         state = f" (admin {attrs.get('admin_status', '?')}, oper {attrs.get('oper_status', '?')})"
         return DeviceEvent(device, std.kind, resource, trap.time, severity=std.severity, clears=std.clears,
                            text=f"{std.kind} {resource or '(no ifIndex)'} on {device}{state}", attrs=attrs)
+
+    def _ifname(
+        self, vbs: Sequence[tuple[str, SnmpValue]], device: str, ifindex: int | None
+    ) -> tuple[str | None, str]:
+        """The interface's name and where it came from, best first: the trap's own ifName varbind (Huawei,
+        Cisco add it), the polled ifName (the cache, persisted across restarts), the trap's ifDescr varbind
+        (IF-MIB allows it; the schema's ifname falls back to ifDescr too), else none (the ifIndex)."""
+        name = find(vbs, IF_NAME)
+        if name is not None and as_text(name[1]):
+            return as_text(name[1]), "trap_ifname"
+        if ifindex is not None:
+            known = self.ifnames.ifname(device, ifindex)
+            if known:
+                return known, "poll"
+        descr = find(vbs, IF_DESCR)
+        if descr is not None and as_text(descr[1]):
+            return as_text(descr[1]), "trap_ifdescr"
+        return None, "ifindex"
 
     def _vendor(
         self, trap: RawTrap, device: str, mp: VendorMapping, is_clear_oid: bool, attrs: dict[str, str]

@@ -42,8 +42,11 @@ class DeviceInfo:
 @dataclass(frozen=True, slots=True)
 class TrapStats:
     """The receiver's counters since it started (cumulative). Every datagram ends in exactly one of
-    ``accepted`` or a drop reason; ``events`` counts events handed on, ``unresolved`` those whose source
-    matched no single device, ``queue_full`` decoded traps dropped because the handler fell behind."""
+    ``accepted`` or a drop reason; every accepted one in exactly one of ``events`` (handed on),
+    ``heartbeats`` (a feed's keep-alive: counted, not an event), ``duplicates`` (an INFORM re-sent with
+    the same request-id: acknowledged again, handed on once), ``queue_full`` (the handler fell behind),
+    ``decode_errors`` or ``handler_errors``. ``unresolved`` counts events whose source matched no single
+    device. Feed lost/restored events come from the clock, not a datagram: they are not counted."""
 
     received: int = 0
     accepted: int = 0
@@ -60,6 +63,8 @@ class TrapStats:
     queue_full: int = 0
     events: int = 0
     handler_errors: int = 0
+    heartbeats: int = 0
+    duplicates: int = 0
 
     @property
     def dropped(self) -> int:

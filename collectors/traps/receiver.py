@@ -7,7 +7,9 @@ usmStatsWrongDigests, ...). Nothing a sender does can raise out of the callback.
 pysnmp's own notification receiver before the trap is handed on.
 
 Decoding and the output port run in one consumer task fed by a bounded queue, so a slow alarm engine
-never stalls the socket; overflow is counted (``queue_full``).
+never stalls the socket; overflow is counted (``queue_full``). An INFORM re-sent with the same request-id
+(its acknowledgement was lost) is acknowledged again but queued once (``duplicates``). A vendor feed's
+heartbeats are counted, never handed on; a watch task emits ``emsFeedLost`` / ``emsFeedRestored``.
 """
 
 from __future__ import annotations
@@ -27,9 +29,12 @@ from pysnmp.entity import engine as snmp_engine
 from pysnmp.entity.rfc3413 import ntfrcv
 from pysnmp.proto.api import v2c
 
-from collectors.model import Clock, FieldValue, Sample, Sink, SnmpValue
+from collectors import measurements as m
+from collectors.model import Clock, DeviceEvent, FieldValue, Sample, Sink, SnmpValue
 from collectors.snmp.pysnmp_client import AUTH_PROTOCOLS, PRIV_PROTOCOLS, decode_value
+from collectors.traps import heartbeat
 from collectors.traps.decode import TrapDecoder, event_sample
+from collectors.traps.dedup import RecentKeys, inform_keys
 from collectors.traps.model import TAG_LISTEN, TRAP_RECEIVER, DeviceInfo, EventHandler, RawTrap, TrapStats
 from collectors.traps.resolve import DeviceDirectory
 from config.traps import ReceiverSettings
@@ -72,10 +77,18 @@ def normalize_engine_id(text: str) -> str:
 
 
 def stats_sample(stats: TrapStats, listen: str, clock: Clock) -> Sample:
-    """The receiver's counters as one ``trap_receiver`` sample (cumulative ints, like SNMP counters)."""
+    """The receiver's counters as one ``trap_receiver`` sample (cumulative ints, like SNMP counters): the
+    counters the schema names (a counter the schema does not name yet stays in :attr:`TrapReceiver.stats`)."""
     values: dict[str, FieldValue] = {f.name: getattr(stats, f.name) for f in fields(stats)}
     values["dropped"] = stats.dropped
-    return Sample(TRAP_RECEIVER, {TAG_LISTEN: listen}, values, clock())
+    known = {k: v for k, v in values.items() if k in m.TRAP_RECEIVER_FIELDS}
+    return Sample(TRAP_RECEIVER, {TAG_LISTEN: listen}, known, clock())
+
+
+def feed_tick_s(decoder: TrapDecoder) -> float | None:
+    """How often the heartbeat watch looks: a quarter of the shortest period (0.05 s to 5 s); None: no feed."""
+    periods = [mp.heartbeat.period_s for mp in decoder.mappings if mp.heartbeat is not None]
+    return min(max(min(periods) / 4, 0.05), 5.0) if periods else None
 
 
 class TrapReceiver:
@@ -114,6 +127,9 @@ class TrapReceiver:
         self._last: dict[str, Any] = {}
         self._last_engine = ""
         self._listen = ""
+        self._local_engine = ""
+        self._recent = RecentKeys(settings.inform_dedup_s)
+        self._feeds: dict[str, heartbeat.FeedState] = {}
 
     # --- lifecycle ------------------------------------------------------------------------------------
 
@@ -154,14 +170,20 @@ class TrapReceiver:
         self._mib = {n: mib.import_symbols(mod, n)[0] for mod, names in _COUNTERS.items() for n in names}
         eng.observer.register_observer(self._observe, "rfc3412.receiveMessage:request")
         eng.observer.register_observer(self._observe_usm, "rfc3414.processIncomingMsg")
+        self._local_engine = bytes(eng.snmpEngineID.asOctets()).hex()
         self._ntf = ntfrcv.NotificationReceiver(eng, self._on_notification)
         dispatcher = eng.transport_dispatcher
         dispatcher.unregister_recv_callback(None)
         dispatcher.register_recv_callback(self._on_datagram, None)
+        now = self._clock()
+        self._feeds = {mp.name: heartbeat.start(mp, now) for mp in self._decoder.mappings if mp.heartbeat}
         self._tasks = [
             asyncio.create_task(self._consume(), name="traps-consume"),
             asyncio.create_task(self._report(), name="traps-stats"),
         ]
+        tick_s = feed_tick_s(self._decoder)
+        if tick_s is not None:
+            self._tasks.append(asyncio.create_task(self._watch_feeds(tick_s), name="traps-feeds"))
         log.warning("trap receiver: listening on udp %s (%d communities, %d v3 users, %d engine IDs)",
                     self._listen, len(s.communities), len(s.v3_users), len(self._engine_ids))
 
@@ -246,7 +268,9 @@ class TrapReceiver:
 
     def _observe_usm(self, eng: Any, point: str, variables: Mapping[str, Any], ctx: Any) -> None:
         engine_id = variables.get("securityEngineId")
-        self._last_engine = bytes(engine_id.asOctets()).hex() if engine_id is not None else ""
+        seen = bytes(engine_id.asOctets()).hex() if engine_id is not None else ""
+        # a v3 INFORM is authenticated with the receiver's own engine ID: that names no device
+        self._last_engine = "" if seen == self._local_engine else seen
 
     def _on_notification(
         self, eng: Any, state_ref: Any, ctx_engine: Any, ctx_name: Any, varbinds: Any, cb_ctx: Any
@@ -275,9 +299,16 @@ class TrapReceiver:
                 time=self._clock(),
                 inform=pdu is not None and pdu.tagSet == _INFORM_TAG,
             )
+            repeat = trap.inform and self._recent.seen(inform_keys(trap, int(v2c.apiPDU.get_request_id(pdu))),
+                                                       trap.time)
         except Exception as exc:
             c["decode_errors"] += 1
             log.warning("trap receiver: could not read a notification: %r", exc)
+            return
+        if repeat:  # its acknowledgement was lost and it came again: acknowledged again, handed on once
+            c["duplicates"] += 1
+            log.info("trap receiver: a repeated INFORM from %s (%s) acknowledged, not handed on again",
+                     trap.source, trap.security_name)
             return
         try:
             self._queue.put_nowait(trap)
@@ -297,6 +328,11 @@ class TrapReceiver:
     async def _handle(self, trap: RawTrap) -> None:
         c = self._counts
         resolved = self._directory.resolve(trap)
+        feed = self._decoder.heartbeat_of(trap)
+        if feed is not None:
+            c["heartbeats"] += 1
+            await self._beat(feed.name, resolved.device, trap)
+            return
         if not resolved.ok:
             c["unresolved"] += 1
         try:
@@ -308,12 +344,46 @@ class TrapReceiver:
         if not resolved.ok:
             event = replace(event, attrs={**event.attrs, "unresolved": "1"})
         try:
-            await self._on_event(event)
-            await self._sink.write([event_sample(event, self._directory.tags(event.device))])
+            await self._hand_on(event)
             c["events"] += 1
         except Exception:
             c["handler_errors"] += 1
             log.exception("trap receiver: device=%s kind=%s: the event handler failed", event.device, event.kind)
+
+    async def _hand_on(self, event: DeviceEvent) -> None:
+        await self._on_event(event)
+        await self._sink.write([event_sample(event, self._directory.tags(event.device))])
+
+    # --- vendor feed heartbeats -----------------------------------------------------------------------
+
+    async def _beat(self, mapping: str, sender: str, trap: RawTrap) -> None:
+        state, event = heartbeat.beat(self._feeds[mapping], sender, trap.time)
+        self._feeds[mapping] = state
+        log.debug("trap receiver: device=%s heartbeat of feed %s", sender, mapping)
+        if event is not None:
+            log.warning("trap receiver: device=%s feed %s restored", event.device, mapping)
+            await self._hand_on_feed(event)
+
+    async def _watch_feeds(self, every_s: float) -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            for name in list(self._feeds):
+                state, event = heartbeat.tick(self._feeds[name], self._clock())
+                self._feeds[name] = state
+                if event is not None:
+                    log.warning("trap receiver: device=%s feed %s lost: %s", event.device, name, event.text)
+                    await self._hand_on_feed(event)
+
+    async def _hand_on_feed(self, event: DeviceEvent) -> None:
+        try:
+            await self._hand_on(event)
+        except Exception:
+            log.exception("trap receiver: device=%s kind=%s: the event handler failed", event.device, event.kind)
+
+    @property
+    def feeds(self) -> Mapping[str, heartbeat.FeedState]:
+        """Each watched vendor feed's state, by mapping name."""
+        return dict(self._feeds)
 
     async def _report(self) -> None:
         while True:
