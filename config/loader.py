@@ -35,6 +35,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from config.errors import ConfigError, Problem
 from config.models import InfluxV1, InfluxV2, Inventory, SecretRef, Settings, SshCredentials
+from config.profiles import ProfileSet
 
 SETTINGS_FILE = "netqos.yaml"
 AUTO_PROFILE = "auto"
@@ -446,7 +447,8 @@ def _error_message(model: type[BaseModel], err: Mapping[str, Any], data: Any, pa
         return msg
     value = err.get("input")
     if isinstance(value, str | int | float) and not isinstance(value, bool) and repr(value) not in msg:
-        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+        text = repr(redact_url(value)) if isinstance(value, str) else repr(value)  # no password of a URL
+        shown = text if len(text) <= 60 else text[:57] + "..."
         msg = f"{msg} (got {shown})"
     return msg
 
@@ -654,6 +656,19 @@ def cross_reference_problems(doc: _Doc, known_profiles: Collection[str] | None) 
     return problems
 
 
+def job_problems(doc: _Doc, known_jobs: Collection[str] | None) -> list[Problem]:
+    """Each job of ``netqos.yaml``'s ``jobs`` must be one that a profile (or the SSH collector) runs: a
+    misspelt job would otherwise be scheduled and poll nothing."""
+    jobs = doc.data.get("jobs") if isinstance(doc.data, dict) else None
+    if known_jobs is None or not isinstance(jobs, dict):
+        return []
+    return [
+        doc.problem(("jobs", name), _unknown("job", name, known_jobs))
+        for name in jobs
+        if isinstance(name, str) and name not in known_jobs
+    ]
+
+
 # --- putting it together ----------------------------------------------------------------------------------
 
 
@@ -669,6 +684,7 @@ def _load_file(
     model: type[BaseModel],
     env: Mapping[str, str],
     known_profiles: Collection[str] | None = None,
+    known_jobs: Collection[str] | None = None,
 ) -> _Outcome:
     doc = _read_yaml(path, str(path))
     if isinstance(doc, Problem):
@@ -677,6 +693,8 @@ def _load_file(
     if model is Inventory:
         _resolve_key_files(doc, data, errors, warnings)
         errors.extend(cross_reference_problems(doc, known_profiles))
+    if model is Settings:
+        errors.extend(job_problems(doc, known_jobs))
     outcome = _Outcome(errors=errors, warnings=warnings)
     try:
         outcome.value = model.model_validate(data)
@@ -690,16 +708,19 @@ def load(
     config_dir: Path,
     env: Mapping[str, str],
     known_profiles: Collection[str] | None = None,
+    known_jobs: Collection[str] | None = None,
 ) -> Loaded:
     """Read, resolve and validate the inventory and ``config_dir/netqos.yaml``.
 
     ``env`` is where ``{env: NAME}`` secrets are looked up (pass ``os.environ`` in production).
     ``known_profiles``, when given, is the set of device profile names; each device's ``profile``
-    must be one of them or ``auto``. Raises :class:`ConfigError` listing every problem in both files.
+    must be one of them or ``auto``. ``known_jobs``, when given, is the set of job names something
+    runs (the profiles' groups' jobs, the SSH jobs); each key of ``jobs`` must be one of them.
+    Raises :class:`ConfigError` listing every problem in both files.
     """
     settings_path = config_dir / SETTINGS_FILE
     inv = _load_file(inventory_path, Inventory, env, known_profiles)
-    cfg = _load_file(settings_path, Settings, env)
+    cfg = _load_file(settings_path, Settings, env, known_jobs=known_jobs)
     errors = inv.errors + cfg.errors
     if errors or not isinstance(inv.value, Inventory) or not isinstance(cfg.value, Settings):
         raise ConfigError(errors)
@@ -709,6 +730,24 @@ def load(
         inventory_path=inventory_path,
         settings_path=settings_path,
         warnings=tuple(sorted(set(inv.warnings + cfg.warnings), key=str)),
+    )
+
+
+def load_with_profiles(
+    inventory_path: Path,
+    config_dir: Path,
+    env: Mapping[str, str],
+    profiles: ProfileSet,
+    extra_jobs: Collection[str] = (),
+) -> Loaded:
+    """:func:`load`, checked against loaded ``profiles``: each device's profile must be one of them (or
+    ``auto``) and each job of ``netqos.yaml`` one their groups run, or one of ``extra_jobs`` (the SSH jobs)."""
+    return load(
+        inventory_path,
+        config_dir,
+        env,
+        known_profiles=set(profiles.profiles),
+        known_jobs=profiles.jobs | set(extra_jobs),
     )
 
 

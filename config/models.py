@@ -12,8 +12,9 @@ import ipaddress
 import re
 from enum import StrEnum
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
 
 NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 Name = Annotated[str, Field(pattern=NAME_RE, max_length=64)]
@@ -66,14 +67,33 @@ class SnmpV2c(_Model):
     community: SecretStr
 
 
+V3_KEY_MIN = 8
+"""RFC 3414 §11.2: an SNMPv3 pass phrase is at least 8 characters (agents refuse shorter ones)."""
+V3_AUTH_PROTOCOLS = ("SHA", "SHA224", "SHA256", "SHA384", "SHA512", "MD5")
+V3_PRIV_PROTOCOLS = ("AES", "AES192", "AES256", "AES192C", "AES256C", "DES")
+"""``AES192C``/``AES256C``: AES-192/256 with Cisco's key extension (what IOS/IOS-XR/NX-OS speak)."""
+
+
+def check_v3_key(v: str, what: str = "key") -> None:
+    """Raise ValueError when an SNMPv3 pass phrase is shorter than :data:`V3_KEY_MIN` (never shows it)."""
+    if len(v) < V3_KEY_MIN:
+        raise ValueError(f"SNMPv3 {what} must be at least {V3_KEY_MIN} characters (RFC 3414), got {len(v)}")
+
+
 class SnmpV3(_Model):
     version: Literal["3"]
     user: str
     auth_protocol: Literal["SHA", "SHA224", "SHA256", "SHA384", "SHA512", "MD5"] = "SHA"
     auth_key: SecretStr
-    priv_protocol: Literal["AES", "AES192", "AES256", "DES"] = "AES"
+    priv_protocol: Literal["AES", "AES192", "AES256", "AES192C", "AES256C", "DES"] = "AES"
     priv_key: SecretStr
     context: str = ""
+
+    @field_validator("auth_key", "priv_key")
+    @classmethod
+    def _key_length(cls, v: SecretStr, info: ValidationInfo) -> SecretStr:
+        check_v3_key(v.get_secret_value(), str(info.field_name).replace("_", " "))
+        return v
 
 
 SnmpCredentials = Annotated[SnmpV2c | SnmpV3, Field(discriminator="version")]
@@ -109,6 +129,16 @@ def _is_host_name(v: str) -> bool:
     return all(_LABEL_RE.fullmatch(label) for label in labels)
 
 
+def check_address(v: str) -> str:
+    """An IPv4 or IPv6 address (IPv6 is polled over UDP/IPv6) or an RFC 1123 host name."""
+    try:
+        ipaddress.ip_address(v)
+    except ValueError:
+        if not _is_host_name(v):
+            raise ValueError(f"not an IP address or host name: {v!r}") from None
+    return v
+
+
 class Device(_Model):
     name: Name
     role: Role
@@ -135,12 +165,7 @@ class Device(_Model):
     @field_validator("address")
     @classmethod
     def _address(cls, v: str) -> str:
-        try:
-            ipaddress.ip_address(v)
-        except ValueError:
-            if not _is_host_name(v):
-                raise ValueError(f"not an IP address or host name: {v!r}") from None
-        return v
+        return check_address(v)
 
     @field_validator("upstream", mode="before")
     @classmethod
@@ -212,6 +237,24 @@ class Inventory(_Model):
 # --- config/netqos.yaml ---------------------------------------------------------------------------------
 
 
+def check_http_url(v: str) -> str:
+    """An InfluxDB URL: ``http``/``https`` with a host (and a valid port, when one is given)."""
+    try:
+        parts = urlsplit(v)
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"not a valid URL: {exc}") from None
+    if parts.scheme not in ("http", "https"):
+        raise ValueError(f"the URL must start with http:// or https:// (got {v!r})")
+    if not parts.hostname:
+        raise ValueError(f"the URL has no host (got {v!r})")
+    if port == 0:
+        raise ValueError(f"port 0 in URL {v!r}")
+    if parts.query or parts.fragment:
+        raise ValueError(f"the URL takes no query or fragment (got {v!r})")
+    return v
+
+
 class InfluxV1(_Model):
     api: Literal["v1"]
     url: str = "http://127.0.0.1:8086"
@@ -219,6 +262,11 @@ class InfluxV1(_Model):
     retention_policy: str = ""
     username: str | None = None
     password: SecretStr | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        return check_http_url(v)
 
 
 class InfluxV2(_Model):
@@ -228,6 +276,11 @@ class InfluxV2(_Model):
     bucket: str
     token: SecretStr
 
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        return check_http_url(v)
+
 
 InfluxSettings = Annotated[InfluxV1 | InfluxV2, Field(discriminator="api")]
 
@@ -235,6 +288,17 @@ InfluxSettings = Annotated[InfluxV1 | InfluxV2, Field(discriminator="api")]
 class Job(_Model):
     interval_s: float = Field(default=60, gt=0)
     timeout_s: float = Field(default=10, gt=0)
+
+    @field_validator("timeout_s")
+    @classmethod
+    def _below_interval(cls, v: float, info: ValidationInfo) -> float:
+        interval = info.data.get("interval_s")
+        if isinstance(interval, int | float) and v >= interval:
+            raise ValueError(
+                f"timeout_s ({v:g} s) must be less than interval_s ({interval:g} s): a poll still running "
+                "when the next one is due makes every run an overrun"
+            )
+        return v
 
 
 class SinkSettings(_Model):
@@ -253,8 +317,26 @@ class SchedulerSettings(_Model):
     max_concurrency: int = Field(default=64, ge=1)
 
 
+def check_database_url(v: str) -> str:
+    """A SQLAlchemy database URL (``sqlite:///path``, ``postgresql+psycopg://user@host/db``) that parses."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        make_url(v)
+    except (ArgumentError, ValueError) as exc:
+        raise ValueError(f"not a SQLAlchemy database URL ({exc})".replace(v, "<url>")) from None
+    return v
+
+
 class TicketSettings(_Model):
     database_url: str = "sqlite:///var/tickets.db"
+
+    @field_validator("database_url")
+    @classmethod
+    def _parses(cls, v: str) -> str:
+        return check_database_url(v)
+
     alarm_state_file: str = "var/alarm-state.json"
     """The alarm engine's persisted state (restart resumes from it without re-raising anything)."""
 

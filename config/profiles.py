@@ -423,6 +423,11 @@ class ProfileSet:
     def __contains__(self, name: object) -> bool:
         return name in self.profiles
 
+    @property
+    def jobs(self) -> frozenset[str]:
+        """Every job some profile has groups for (``system``, ``interfaces``, ``onu``…)."""
+        return frozenset(g.job for p in self.profiles.values() for g in p.groups)
+
     def detect(self, sys_object_id: str, sys_descr: str = "") -> str:
         """The name of the most specific profile whose detect rules match.
 

@@ -18,7 +18,7 @@ import pytest
 
 from config.errors import ConfigError, Problem
 from config.loader import Loaded, describe, find_cycles, load, render_path
-from config.models import SnmpV2c
+from config.models import SnmpV2c, SnmpV3
 from lab.network import default_recordings_dir
 
 REPO = Path(__file__).resolve().parents[1]
@@ -226,7 +226,15 @@ class Case:
     env: Mapping[str, str] = field(default_factory=lambda: dict(ENV))
     files: Mapping[str, str] = field(default_factory=lambda: dict(FILES))
     known_profiles: tuple[str, ...] | None = None
+    known_jobs: tuple[str, ...] | None = None
 
+
+JOBS = ("system", "interfaces", "onu", "ssh_onu")
+V3_SET = (
+    "  ssh:\n",
+    "    v3:\n      version: \"3\"\n      user: netqos\n      auth_key: {env: NQ_AUTH} #<1\n"
+    "      priv_key: {env: NQ_PRIV} #<2\n      priv_protocol: AES256C\n  ssh:\n",
+)
 
 CASES = (
     Case(
@@ -478,6 +486,85 @@ CASES = (
         ),
         settings_edits=(("  api: v1\n", "  api: v3 #<1\n"),),
     ),
+    Case(
+        "unknown-job-name",
+        (),
+        (Expect(SET, 1, "jobs.interfacs", "unknown job 'interfacs' (known: interfaces, onu, ssh_onu, system);"
+                " did you mean 'interfaces'?", "interfacs"),),
+        settings_edits=(("  system: {interval_s: 30}\n", "  system: {interval_s: 30}\n  interfacs: {} #<1\n"),),
+        known_jobs=JOBS,
+    ),
+    Case(
+        "two-unknown-jobs-and-a-known-one",
+        (),
+        (Expect(SET, 1, "jobs.bogus", "unknown job 'bogus'"), Expect(SET, 2, "jobs.ssh_on", "did you mean 'ssh_onu'")),
+        settings_edits=(("  system: {interval_s: 30}\n", "  bogus: {} #<1\n  onu: {}\n  ssh_on: {} #<2\n"),),
+        known_jobs=JOBS,
+    ),
+    Case(
+        "timeout-equal-to-interval",
+        (),
+        (Expect(SET, 1, "jobs.system.timeout_s", "timeout_s (30 s) must be less than interval_s (30 s)"),),
+        settings_edits=(("{interval_s: 30}", "{interval_s: 30, timeout_s: 30} #<1"),),
+        known_jobs=JOBS,
+    ),
+    Case(
+        "timeout-above-default-interval",
+        (),
+        (Expect(SET, 1, "jobs.system.timeout_s", "must be less than interval_s (60 s)"),),
+        settings_edits=(("{interval_s: 30}", "{timeout_s: 90} #<1"),),
+    ),
+    Case(
+        "influx-url-without-scheme",
+        (),
+        (Expect(SET, 1, "influxdb.url", "must start with http:// or https://", "url"),),
+        settings_edits=(("  url: http://127.0.0.1:18086\n", "  url: 127.0.0.1:18086 #<1\n"),),
+    ),
+    Case(
+        "influx-url-without-host",
+        (),
+        (Expect(SET, 1, "influxdb.url", "the URL has no host"),),
+        settings_edits=(("  url: http://127.0.0.1:18086\n", "  url: http:///write #<1\n"),),
+    ),
+    Case(
+        "influx-url-bad-port",
+        (),
+        (Expect(SET, 1, "influxdb.url", "not a valid URL"),),
+        settings_edits=(("  url: http://127.0.0.1:18086\n", "  url: http://127.0.0.1:99999 #<1\n"),),
+    ),
+    Case(
+        "influx-v2-url-ftp",
+        (),
+        (Expect(SET, 1, "influxdb.url", "must start with http:// or https://"),),
+        settings_edits=(
+            ("  api: v1\n  url: http://127.0.0.1:18086\n  database: netqos\n",
+             "  api: v2\n  url: ftp://influx:8086 #<1\n  org: o\n  bucket: b\n  token: {env: NQ_TOKEN}\n"),
+        ),
+        env={**ENV, "NQ_TOKEN": "t0ken-from-env"},
+    ),
+    Case(
+        "tickets-database-url-unparsable",
+        (),
+        (Expect(SET, 1, "tickets.database_url", "not a SQLAlchemy database URL"),),
+        settings_edits=(("jobs:\n", "tickets:\n  database_url: tickets.db #<1\njobs:\n"),),
+    ),
+    Case(
+        "tickets-database-url-bad-port-hides-password",
+        (),
+        (Expect(SET, 1, "tickets.database_url", "'postgresql://netqos:***@db:x/t'"),),
+        settings_edits=(
+            ("jobs:\n", "tickets:\n  database_url: postgresql://netqos:s3cret-inline@db:x/t #<1\njobs:\n"),
+        ),
+    ),
+    Case(
+        "v3-keys-too-short",
+        (V3_SET,),
+        (
+            Expect(INV, 1, "credentials.snmp.v3.auth_key", "SNMPv3 auth key must be at least 8 characters"),
+            Expect(INV, 2, "credentials.snmp.v3.priv_key", "SNMPv3 priv key must be at least 8 characters"),
+        ),
+        env={**ENV, "NQ_AUTH": "short", "NQ_PRIV": "1234567"},
+    ),
 )
 
 
@@ -526,7 +613,7 @@ def test_broken_input_is_reported_with_file_line_and_field(tmp_path: Path, case:
     texts = {INV: (str(inv), inventory), SET: (str(cfg / "netqos.yaml"), settings)}
 
     with pytest.raises(ConfigError) as info:
-        load(inv, cfg, case.env, known_profiles=case.known_profiles)
+        load(inv, cfg, case.env, known_profiles=case.known_profiles, known_jobs=case.known_jobs)
     problems = info.value.problems
     rendered = str(info.value)
 
@@ -546,6 +633,15 @@ def test_broken_input_is_reported_with_file_line_and_field(tmp_path: Path, case:
             assert matches[0].column == line.index(exp.column_at) + 1, rendered
         assert str(matches[0]) in rendered.splitlines()
     assert "s3cret-inline" not in rendered and "abc123" not in rendered  # never echo an inline secret
+
+
+@pytest.mark.parametrize("priv", ["AES", "AES192", "AES256", "AES192C", "AES256C", "DES"])
+def test_v3_privacy_protocols_with_long_enough_keys_load(tmp_path: Path, priv: str) -> None:
+    inventory = _apply(BASE_INVENTORY, (V3_SET,)).replace("AES256C", priv)
+    inv, cfg = _write_tree(tmp_path, inventory, BASE_SETTINGS, FILES)
+    loaded = load(inv, cfg, {**ENV, "NQ_AUTH": "8-chars!", "NQ_PRIV": "priv-key-9"}, known_jobs=JOBS)
+    v3 = loaded.inventory.credentials.snmp["v3"]
+    assert isinstance(v3, SnmpV3) and v3.priv_protocol == priv and v3.priv_key.get_secret_value() == "priv-key-9"
 
 
 def test_problem_renders_file_line_column_field() -> None:

@@ -21,7 +21,13 @@ from pysnmp.proto import rfc1905
 from pysnmp.proto.rfc1902 import Integer32, ObjectName, OctetString
 
 from collectors.model import SnmpError, SnmpValue, Target
-from collectors.snmp.pysnmp_client import ColumnWalk, PysnmpEngine, absorb_bulk_response, bulk_repetitions
+from collectors.snmp.pysnmp_client import (
+    ColumnWalk,
+    PysnmpEngine,
+    absorb_bulk_response,
+    bulk_repetitions,
+    is_ipv6,
+)
 from lab.snmpsim import SnmpsimError, SnmpsimProcess, free_udp_port
 from tests.servers.snmpd import SnmpdAgent
 from tests.servers.snmpsim import SnmpsimRecordings
@@ -429,3 +435,131 @@ def test_launcher_reports_an_exited_process(private_dir: Path) -> None:
     finally:
         proc.stop()
     assert time.monotonic() - started < 15
+
+
+# ---- IPv6 (net-snmp snmpd on ::1) and Cisco's AES-192/256 key extension (snmpsim) ----
+
+V6_COMMUNITY = "netqos-v6"
+V6_USER = ("v6_sha_aes", "authpass-v6-1", "privpass-v6-1")
+
+
+def _free_udp6_port() -> int:
+    with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
+        s.bind(("::1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _v6_answers(port: int) -> bool:
+    done = subprocess.run(
+        ["snmpget", "-v2c", "-c", V6_COMMUNITY, "-t", "0.2", "-r", "0", f"udp6:[::1]:{port}", f"{SYS}.5.0"],
+        capture_output=True, text=True, timeout=CLI_TIMEOUT_S, check=False, env={"MIBS": ""},
+    )  # fmt: skip
+    return done.returncode == 0
+
+
+@pytest.fixture(scope="module")
+def snmpd_v6() -> Iterator[int]:
+    """net-snmp snmpd listening on UDP [::1] only (v2c + one v3 authPriv user); yields its port."""
+    user, auth, priv = V6_USER
+    with tempfile.TemporaryDirectory(prefix="netqos-snmpd6-") as tmp:
+        root = Path(tmp)
+        (root / "var").mkdir()
+        port = _free_udp6_port()
+        (root / "snmpd.conf").write_text(
+            f"agentAddress udp6:[::1]:{port}\nrocommunity6 {V6_COMMUNITY} ::1\n"
+            f'createUser {user} SHA "{auth}" AES "{priv}"\nrouser {user} priv\n'
+        )
+        proc = subprocess.Popen(
+            ["/usr/sbin/snmpd", "-f", "-C", "-c", str(root / "snmpd.conf"), "-Lf", str(root / "log"),
+             "-p", str(root / "pid")],
+            env={"SNMP_PERSISTENT_DIR": str(root / "var"), "MIBS": ""},
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 15
+            while not _v6_answers(port):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"snmpd on [::1]:{port} did not start: {(root / 'log').read_text(errors='replace')}")
+                time.sleep(0.1)
+            yield port
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+V6_CASES = [("::1", "2c"), ("::1", "3"), ("[::1]", "2c"), ("0:0:0:0:0:0:0:1", "3")]
+
+
+@pytest.mark.parametrize(("address", "version"), V6_CASES)
+async def test_ipv6_target_gets_and_walks(snmpd_v6: int, engine: PysnmpEngine, address: str, version: str) -> None:
+    user, auth, priv = V6_USER
+    target = (
+        Target("v6", address, snmpd_v6, community=V6_COMMUNITY, timeout_s=2.0)
+        if version == "2c"
+        else Target("v6", address, snmpd_v6, version="3", user=user, auth_protocol="SHA", auth_key=auth,
+                    priv_protocol="AES", priv_key=priv, timeout_s=2.0)
+    )
+    client = engine.client(target)
+    got = await client.get([f"{SYS}.5.0", f"{SYS}.3.0"])
+    assert set(got) == {f"{SYS}.5.0", f"{SYS}.3.0"} and got[f"{SYS}.5.0"] == socket.gethostname().encode()
+    descr = await client.walk(IF_DESCR)
+    assert b"lo" in descr.values()  # the agent's own loopback interface
+
+
+def test_is_ipv6() -> None:
+    cases = {"::1": True, "[::1]": True, "2001:db8::7": True, "127.0.0.1": False, "router-1.example": False,
+             "::ffff:10.0.0.1": True, "": False}  # fmt: skip
+    assert {a: is_ipv6(a) for a in cases} == cases
+
+
+ASR9904 = Path(__file__).resolve().parents[1] / "lab" / "devices" / "iosxr_asr9904.snmprec"
+CISCO_AES = [("AES192C", "AES192"), ("AES256C", "AES256")]
+"""Our name → snmpsim's name of the same protocol (snmpsim's ``AES192``/``AES256`` are pysnmp's Reeder/Cisco
+key extension; its Blumenthal ones are ``AES192BLMT``/``AES256BLMT``)."""
+
+
+@pytest.fixture(scope="module")
+def snmpsim_cisco_aes() -> Iterator[int]:
+    """snmpsim serving ``iosxr_asr9904`` with one v3 user per Cisco AES variant; yields its port."""
+    with tempfile.TemporaryDirectory(prefix="netqos-ciscoaes-") as tmp:
+        root = Path(tmp)
+        data = root / "data"
+        data.mkdir()
+        (data / "iosxr_asr9904.snmprec").write_bytes(ASR9904.read_bytes())
+        port = free_udp_port()
+        extra = [
+            arg
+            for ours, theirs in CISCO_AES
+            for arg in (f"--v3-user=u{ours.lower()}", "--v3-auth-key=authpass-cisco", "--v3-auth-proto=SHA",
+                        "--v3-priv-key=privpass-cisco", f"--v3-priv-proto={theirs}")
+        ]  # fmt: skip
+        proc = SnmpsimProcess.start(data, [("127.0.0.1", port)], root / "cache", root / "log", extra_args=extra)
+        try:
+            proc.wait_ready("iosxr_asr9904", timeout_s=30)
+            yield port
+        finally:
+            proc.stop()
+
+
+@pytest.mark.parametrize(("priv", "wrong"), [(p, w) for p, _ in CISCO_AES for w in (False, True)])
+async def test_cisco_aes_key_extension(snmpsim_cisco_aes: int, engine: PysnmpEngine, priv: str, wrong: bool) -> None:
+    # the Blumenthal variant of the same key length must NOT decrypt: the two extensions really differ
+    used = priv.removesuffix("C") if wrong else priv
+    target = Target(
+        "cisco", "127.0.0.1", snmpsim_cisco_aes, version="3", user=f"u{priv.lower()}", auth_protocol="SHA",
+        auth_key="authpass-cisco",
+        priv_protocol=used, priv_key="privpass-cisco", context="iosxr_asr9904", timeout_s=1.0, retries=0,
+    )  # fmt: skip
+    client = engine.client(target)
+    if wrong:
+        with pytest.raises(SnmpError):
+            await client.get([f"{SYS}.1.0"])
+    else:
+        got = await client.get([f"{SYS}.1.0"])
+        kind, raw = read_recording(ASR9904)[f"{SYS}.1.0"]
+        assert kind == "4x" and got[f"{SYS}.1.0"] == bytes.fromhex(raw)

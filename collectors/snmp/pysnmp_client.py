@@ -13,6 +13,7 @@ column.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from pysnmp.hlapi.v3arch.asyncio import (
     ContextData,
     ObjectIdentity,
     ObjectType,
+    Udp6TransportTarget,
     UdpTransportTarget,
     UsmUserData,
     bulk_cmd,
@@ -61,6 +63,7 @@ __all__ = [
     "absorb_bulk_response",
     "bulk_repetitions",
     "decode_value",
+    "is_ipv6",
 ]
 
 log = logging.getLogger(__name__)
@@ -317,7 +320,7 @@ class PysnmpClient:
         self._varbind_budget = varbind_budget
         self._auth = _auth_data(target)
         self._context = ContextData(contextName=target.context) if target.context else ContextData()
-        self._transport: UdpTransportTarget | None = None
+        self._transport: UdpTransportTarget | Udp6TransportTarget | None = None
         self._requests = 0
         self._varbinds = 0
         self._gate: Gate | None = None
@@ -379,13 +382,14 @@ class PysnmpClient:
         self._varbinds += kept
         return still
 
-    async def _transport_target(self) -> UdpTransportTarget:
+    async def _transport_target(self) -> UdpTransportTarget | Udp6TransportTarget:
         if self._transport is None:
             t = self._target
+            v6 = is_ipv6(t.address)
+            kind = Udp6TransportTarget if v6 else UdpTransportTarget
+            host = t.address.strip("[]") if v6 else t.address
             try:
-                self._transport = await UdpTransportTarget.create(
-                    (t.address, t.port), timeout=t.timeout_s, retries=t.retries
-                )
+                self._transport = await kind.create((host, t.port), timeout=t.timeout_s, retries=t.retries)
             except Exception as exc:  # pysnmp wraps resolver failures in PySnmpError
                 raise SnmpError("unreachable", f"{t.name}: {exc}") from exc
         return self._transport
@@ -422,6 +426,15 @@ class PysnmpClient:
         half = len(var_binds) // 2
         first = await self._request(command, var_binds[:half])
         return first + await self._request(command, var_binds[half:])
+
+
+def is_ipv6(address: str) -> bool:
+    """Whether ``address`` is an IPv6 literal (``::1``, ``2001:db8::7``, with or without ``[]``): such a
+    target needs pysnmp's UDP/IPv6 transport; names and IPv4 addresses use the UDP/IPv4 one."""
+    try:
+        return ipaddress.ip_address(address.strip("[]")).version == 6
+    except ValueError:
+        return False
 
 
 def _indication_error(device: str, indication: Any) -> SnmpError:
