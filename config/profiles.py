@@ -5,7 +5,8 @@ groups it inherits), ``detect`` rules (sysObjectID prefixes, optional sysDescr r
 ``groups``. Each group belongs to one ``job`` (``system``, ``interfaces`` ...; jobs are
 scheduled separately) and is one of three kinds:
 
-- ``scalars``: one GET; each field/tag is a scalar OID (``.0``); one sample.
+- ``scalars``: one GET; each field/tag is a scalar OID (``.0``); one sample. A ``count`` source counts the
+  rows of a whole column (optionally those ``equals`` a value), e.g. the rectifiers whose status is OK.
 - ``table``: one table walk; one sample per index (e.g. IF-MIB, one ``interface`` per ifIndex).
 - ``reduce``: walk columns and reduce all rows to one field of the device sample
   (e.g. ``cpu_pct`` = the busiest CPU).
@@ -53,9 +54,11 @@ class Source(_Model):
     first group is the text, no match: nothing), ``decode`` (a named value decoder), then for numbers
     ``value × scale + offset`` and ``above`` (1 when the result is at least ``above``, else 0).
 
-    ``count`` (table groups only) is the other kind of source: the number of rows of another table's
-    column that belong to this row (e.g. the ONUs of a PON port), optionally only those whose value
-    ``equals`` something. The rows belong to the row the group's ``count_parent`` decoder names.
+    ``count`` is the other kind of source: a number of rows of a column, optionally only those whose value
+    ``equals`` something. In a table group, the rows of another table that belong to this row (the ONUs of a
+    PON port; the group's ``count_parent`` decoder names the row a counted row belongs to); in a scalars
+    group, the rows of the whole column (the rectifiers whose status is OK). A column that answered no row at
+    all gives nothing (unknown, not zero).
     """
 
     oid: Oid | None = None
@@ -228,11 +231,21 @@ class ScalarsGroup(_Group):
         return _specs(v)
 
     @model_validator(mode="after")
-    def _no_counts(self) -> ScalarsGroup:
+    def _no_suffix(self) -> ScalarsGroup:
         for name, spec in self.fields.items():
-            if any(s.count is not None or s.index_suffix is not None for s in spec.sources):
-                raise ValueError(f"fields.{name}: 'count' and 'index_suffix' belong in table groups")
+            if any(s.index_suffix is not None for s in spec.sources):
+                raise ValueError(f"fields.{name}: 'index_suffix' belongs in table groups")
         return self
+
+    @property
+    def scalar_oids(self) -> tuple[str, ...]:
+        """The OIDs the group GETs (its ``oid`` sources), in order, once."""
+        return tuple(dict.fromkeys(s.oid for spec in self.fields.values() for s in spec.sources if s.oid))
+
+    @property
+    def count_columns(self) -> tuple[str, ...]:
+        """The columns the group walks to count rows (its ``count`` sources), in order, once."""
+        return tuple(dict.fromkeys(s.count for spec in self.fields.values() for s in spec.sources if s.count))
 
 
 class TableGroup(_Group):
