@@ -18,9 +18,11 @@ from typing import Final
 
 from collectors import measurements as m
 from collectors.model import FieldValue
+from collectors.ssh.answers import Answer, unexpected
 from collectors.ssh.textfsm_parse import integer, parse_template
 
 TEMPLATE: Final = "cisco_ios_show_interfaces.textfsm"
+COMMAND: Final = "show interfaces"
 
 UP: Final = 1
 DOWN: Final = 2
@@ -127,3 +129,12 @@ def parse_show_interfaces(text: str, base_tags: Mapping[str, str]) -> tuple[IfRo
                 fields[name] = v
         out.append(IfRow(r["INTERFACE"], tags, fields))
     return tuple(out)
+
+
+def read_show_interfaces(answer: Answer, base_tags: Mapping[str, str]) -> tuple[IfRow, ...]:
+    """:func:`parse_show_interfaces`, but an answer without a single interface (``% Invalid input``, an empty
+    or cut answer) raises :class:`~collectors.ssh.answers.AnswerError`: a router always has interfaces."""
+    rows = parse_show_interfaces(answer.text, base_tags)
+    if not rows:
+        raise unexpected(answer, "'<interface> is <state>, line protocol is <state>' blocks")
+    return rows

@@ -2,12 +2,16 @@
 
 Jobs (each on its own interval, as scheduler :class:`~collectors.scheduler.PollJob` s from :func:`ssh_poll_jobs`):
 
-- ``ssh_onu`` (``huawei_smartax`` OLTs): per PON ``display ont info F S P all``, then inside
-  ``interface gpon F/S`` one ``display ont optical-info P all`` per port → ``onu`` and ``pon_port`` samples;
+- ``ssh_onu`` (``huawei_smartax`` OLTs): per PON ``display ont info F S P all``, ``display ont info F S P ID``
+  for offline ONTs (last down cause), then inside ``interface gpon F/S`` one ``display ont optical-info P all``
+  per port → ``onu`` and ``pon_port`` samples (:mod:`collectors.ssh.olt_fetch`). An OLT whose inventory lists no
+  ``pon_ports`` has them discovered first (``display board 0`` + ``display port state all``);
 - ``ssh_interfaces`` (``cisco_ios`` routers): ``show interfaces`` → ``interface`` samples, rates through the
   shared :class:`~collectors.counters.RateTracker` as on the SNMP path.
 
-Fetching (I/O, in a worker thread on the device's reused session) is kept apart from parsing (pure).
+Fetching (I/O, in a worker thread on the device's reused session) is kept apart from parsing (pure). An answer
+in no known shape fails the poll (``device: ...`` / ``parse: ...`` naming device, command and the answer's first
+line), never becomes zeros.
 """
 
 from __future__ import annotations
@@ -22,8 +26,11 @@ from collectors import measurements as m
 from collectors.counters import CounterState, Observation, RateRule, RateTracker
 from collectors.model import Clock, PollResult, Sample
 from collectors.scheduler import PollJob
-from collectors.ssh.cisco_ios import IfRow, parse_show_interfaces
-from collectors.ssh.huawei_olt import Pon, PonAnswers, parse_pon, pon_samples
+from collectors.ssh.answers import Answer, AnswerError
+from collectors.ssh.cisco_ios import COMMAND as SHOW_INTERFACES
+from collectors.ssh.cisco_ios import IfRow, read_show_interfaces
+from collectors.ssh.huawei_olt import Pon, parse_pon, pon_samples
+from collectors.ssh.olt_fetch import MAX_DETAILS, OltAnswers, discover_pons, fetch_pons
 from collectors.ssh.pool import SessionPool
 from collectors.ssh.session import CliSession, SshError, SshTarget
 
@@ -53,24 +60,23 @@ IF_RATES: Final = (
 # --- fetch (blocking; runs in the pool's worker thread) --------------------------------------------------
 
 
-def fetch_pons(session: CliSession, pons: Iterable[Pon]) -> list[PonAnswers]:
-    """``display ont info`` per PON, then ``display ont optical-info`` per PON inside its board's GPON mode."""
-    ordered = sorted(set(pons))
-    info = {p: session.send_command(f"display ont info {p.frame} {p.slot} {p.port} all") for p in ordered}
-    optical: dict[Pon, str] = {}
-    for board in dict.fromkeys(p.board for p in ordered):
-        session.enter_interface("gpon", board)
-        try:
-            for p in ordered:
-                if p.board == board:
-                    optical[p] = session.send_command(f"display ont optical-info {p.port} all")
-        finally:
-            session.exit_interface()
-    return [PonAnswers(p, info[p], optical[p]) for p in ordered]
+def fetch_interfaces(session: CliSession) -> Answer:
+    return Answer(SHOW_INTERFACES, session.send_command(SHOW_INTERFACES))
 
 
-def fetch_interfaces(session: CliSession) -> str:
-    return session.send_command("show interfaces")
+def fetch_onu_job(
+    session: CliSession, pons: Iterable[Pon], max_details: int, log: logging.Logger, device: str
+) -> OltAnswers:
+    """The ``ssh_onu`` answers for ``pons``, or for the discovered PON ports when ``pons`` is empty."""
+    listed = list(pons)
+    if not listed:
+        found = discover_pons(session)
+        for b in found.boards_down:
+            log.warning("device=%s job=%s: GPON board %s (%s) is %s: its ports are not read", device, JOB_ONU,
+                        b.interface, b.name, b.status)
+        log.debug("device=%s job=%s: discovered %d PON ports", device, JOB_ONU, len(found.pons))
+        listed = list(found.pons)
+    return fetch_pons(session, listed, max_details)
 
 
 # --- pure ----------------------------------------------------------------------------------------------------
@@ -111,12 +117,14 @@ class SshCollector:
         clock: Clock,
         *,
         timer: Callable[[], float] = time.perf_counter,
+        max_details: int = MAX_DETAILS,
     ) -> None:
         self._targets = dict(targets)
         self._pool = pool
         self._tracker = tracker
         self._clock = clock
         self._timer = timer
+        self._max_details = max_details
 
     async def collect(self, device: str, job: str) -> PollResult:
         at = self._clock()
@@ -136,6 +144,9 @@ class SshCollector:
         except SshError as exc:
             error = exc.reason
             log.warning("device=%s job=%s failed: %s", device, job, exc)
+        except AnswerError as exc:
+            error = exc.reason(device)
+            log.warning("device=%s job=%s failed: %s", device, job, error)
         except Exception as exc:  # an answer the parser did not expect is this device's fault
             log.exception("device=%s job=%s: cannot parse the answer", device, job)
             error = f"parse: {type(exc).__name__}"
@@ -147,20 +158,29 @@ class SshCollector:
 
     async def _onu(self, target: SshTarget, at: datetime) -> tuple[Sample, ...]:
         pons = target_pons(target)
-        answers = await self._pool.run(target, lambda s: fetch_pons(s, pons))
-        return tuple(pon_samples(answers, target.tags, at))
+        answers = await self._pool.run(
+            target, lambda s: fetch_onu_job(s, pons, self._max_details, log, target.name)
+        )
+        if answers.causes_skipped:
+            log.info("device=%s job=%s: %d offline ONTs over the budget of %d: no last_down_cause this poll",
+                     target.name, JOB_ONU, answers.causes_skipped, self._max_details)
+        return tuple(pon_samples(answers.pons, target.tags, at))
 
     async def _interfaces(self, target: SshTarget, at: datetime) -> tuple[Sample, ...]:
-        text = await self._pool.run(target, fetch_interfaces)
-        rows = parse_show_interfaces(text, target.tags)
+        answer = await self._pool.run(target, fetch_interfaces)
+        rows = read_show_interfaces(answer, target.tags)
         key = f"{target.name}/{JOB_INTERFACES}"
         rates = self._tracker.observe(key, observations(rows, at.timestamp()), IF_RATES)
         return interface_samples(rows, rates, at)
 
 
-def ssh_poll_jobs(targets: Iterable[SshTarget], intervals: Mapping[str, tuple[float, float]]) -> list[PollJob]:
+def ssh_poll_jobs(
+    targets: Iterable[SshTarget], intervals: Mapping[str, tuple[float, float]], logger: logging.Logger = log
+) -> list[PollJob]:
     """The scheduler's jobs: each target × each SSH job its platform supports that has ``(interval_s,
-    timeout_s)`` in ``intervals`` (e.g. from ``settings.jobs``). Tags: the target's site, region, role."""
+    timeout_s)`` in ``intervals`` (e.g. from ``settings.jobs``). Tags: the target's site, region, role.
+
+    A job the platform supports but ``intervals`` lacks is not scheduled, with a warning naming device and job."""
     jobs = []
     for t in targets:
         tags = {k: v for k, v in t.tags.items() if k in (m.TAG_SITE, m.TAG_REGION, m.TAG_ROLE)}
@@ -168,4 +188,7 @@ def ssh_poll_jobs(targets: Iterable[SshTarget], intervals: Mapping[str, tuple[fl
             if job in intervals:
                 interval_s, timeout_s = intervals[job]
                 jobs.append(PollJob(t.name, job, interval_s, timeout_s, tags))
+            else:
+                logger.warning("device=%s job=%s: platform %s supports it but jobs: has no %s entry "
+                               "(interval_s, timeout_s): not scheduled", t.name, job, t.platform, job)
     return jobs

@@ -4,10 +4,14 @@ Commands (real MA5600T/MA5608T/MA5800 formats, see ``docs/ssh.md``):
 
 - ``display ont info <F> <S> <P> all`` (privileged or config mode): run state, serial, control flag, and the
   port's ``the total of ONTs are: N, online: M`` line;
+- ``display ont info <F> <S> <P> <ID>`` (one ONT, key : value lines): its ``Last down cause`` — asked for
+  offline ONTs only;
 - ``display ont optical-info <P> all`` inside ``interface gpon <F>/<S>``: ONU Rx/Tx, OLT Rx, temperature,
   voltage, bias current and (MA5800, newer MA5600T) distance. Offline ONTs read ``-``: those fields are absent.
 
-A port with no ONT answers ``Failure: The ONT does not exist`` (or similar) to both: no rows, totals 0.
+A port with no ONT answers ``Failure: The ONT does not exist`` to both: no rows, totals 0. Any other answer
+that is not the expected table (``% Unknown command``, ``Failure: The board does not exist``, ``% Parameter
+error``, an empty answer) raises :class:`~collectors.ssh.answers.AnswerError`: never a false "empty PON".
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Final
 from collectors import measurements as m
 from collectors.model import FieldValue, Sample
 from collectors.snmp.decoders import gpon_serial
+from collectors.ssh.answers import Answer, first_line, unexpected
 from collectors.ssh.textfsm_parse import clean, integer, number, parse_template
 
 OPTICAL_TEMPLATE: Final = "huawei_smartax_display_ont_optical-info.textfsm"
@@ -35,6 +40,15 @@ _TOTALS_RE: Final = re.compile(
     r"(?:\s*,\s*online:\s*(\d+))?",
     re.IGNORECASE,
 )
+NO_ONT_TEXTS: Final = (re.compile(r"^Failure:\s*The ONT does not exist\b", re.IGNORECASE),)
+"""The vendor's answers for "no ONT here" (first line): the only answers that mean zero ONTs."""
+_INFO_HEADER: Final = re.compile(r"^\s*F/S/P\s+ONT\s+SN\s+Control", re.IGNORECASE | re.MULTILINE)
+_OPTICAL_HEADER: Final = re.compile(r"^\s*ONT\s+Rx\s*power\s+Tx\s*power", re.IGNORECASE | re.MULTILINE)
+_KEY_VALUE: Final = re.compile(r"^[ \t]*([A-Za-z][A-Za-z0-9 /()_.-]*?)[ \t]*:[ \t]*(.*?)[ \t]*$", re.MULTILINE)
+
+DOWN_CAUSES: Final = {"los": "los", "losi": "losi", "losi/lobi": "losi", "dying-gasp": "dying_gasp"}
+"""CLI ``Last down cause`` → the SNMP path's names (profile ``huawei_smartax``: 1 los, 2 losi, 13 dying_gasp);
+any other cause is kept as lower-case words joined by ``_`` (``ONT reset`` → ``ont_reset``)."""
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -101,7 +115,46 @@ class PonTotals:
     online: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class OntDetail:
+    """What ``display ont info F S P ID`` says about one ONT (only what the samples use)."""
+
+    pon: Pon
+    onu_id: int
+    status: int | None
+    last_down_cause: str | None
+    """Normalised (:func:`down_cause`); None when the device shows ``-`` (never down) or nothing."""
+
+
 _RUN_STATE: Final = {"online": STATUS_ONLINE, "offline": STATUS_OFFLINE}
+
+
+def info_command(pon: Pon) -> str:
+    return f"display ont info {pon.frame} {pon.slot} {pon.port} all"
+
+
+def detail_command(pon: Pon, onu_id: int) -> str:
+    return f"display ont info {pon.frame} {pon.slot} {pon.port} {onu_id}"
+
+
+def optical_command(pon: Pon) -> str:
+    """Run inside ``interface gpon F/S`` (:attr:`Pon.board`)."""
+    return f"display ont optical-info {pon.port} all"
+
+
+def is_no_ont(text: str) -> bool:
+    """Whether the answer is the vendor's "no ONT here" text."""
+    line = first_line(text)
+    return any(p.match(line) for p in NO_ONT_TEXTS)
+
+
+def down_cause(text: str) -> str | None:
+    """``Last down cause`` → the SNMP path's name (``LOS`` → ``los``, ``dying-gasp`` → ``dying_gasp``,
+    ``LOSi/LOBi`` → ``losi``; others: lower-case words joined by ``_``); ``-`` or empty → None."""
+    raw = text.strip().lower()
+    if raw in ("", "-", "--"):
+        return None
+    return DOWN_CAUSES.get(raw) or re.sub(r"[^a-z0-9]+", "_", raw).strip("_") or None
 
 
 def parse_ont_info(text: str) -> tuple[OntState, ...]:
@@ -134,6 +187,49 @@ def parse_totals(text: str) -> PonTotals | None:
     return PonTotals(pon, int(mt[2]), int(mt[3]) if mt[3] is not None else None)
 
 
+def read_info(answer: Answer) -> tuple[tuple[OntState, ...], PonTotals | None]:
+    """``display ont info F S P all`` → (states, totals); the "no ONT" text → ((), None).
+
+    Raises :class:`~collectors.ssh.answers.AnswerError` for any other answer without the state table."""
+    if _INFO_HEADER.search(clean(answer.text)):
+        return parse_ont_info(answer.text), parse_totals(answer.text)
+    if is_no_ont(answer.text):
+        return (), None
+    raise unexpected(answer, "the ONT state table or 'Failure: The ONT does not exist'")
+
+
+def read_optical(answer: Answer) -> tuple[OntOptics, ...]:
+    """``display ont optical-info P all`` → rows; the "no ONT" text → (); anything else raises."""
+    if _OPTICAL_HEADER.search(clean(answer.text)):
+        return parse_optical_info(answer.text)
+    if is_no_ont(answer.text):
+        return ()
+    raise unexpected(answer, "the ONT optical table or 'Failure: The ONT does not exist'")
+
+
+def parse_ont_detail(pon: Pon, onu_id: int, text: str) -> OntDetail | None:
+    """``display ont info F S P ID`` (``Key : value`` lines) → :class:`OntDetail`; None without an ``ONT-ID``."""
+    values: dict[str, str] = {}
+    for mt in _KEY_VALUE.finditer(clean(text)):
+        values.setdefault(re.sub(r"\s+", " ", mt[1].strip().lower()), mt[2])
+    if "ont-id" not in values:
+        return None
+    return OntDetail(
+        pon=pon, onu_id=onu_id, status=_RUN_STATE.get(values.get("run state", "").lower()),
+        last_down_cause=down_cause(values.get("last down cause", "")),
+    )
+
+
+def read_detail(pon: Pon, onu_id: int, answer: Answer) -> OntDetail | None:
+    """One ONT's detail; the "no ONT" text (deleted since the table was read) → None; anything else raises."""
+    detail = parse_ont_detail(pon, onu_id, answer.text)
+    if detail is not None:
+        return detail
+    if is_no_ont(answer.text):
+        return None
+    raise unexpected(answer, "the ONT's 'Key : value' lines or 'Failure: The ONT does not exist'")
+
+
 def parse_optical_info(text: str) -> tuple[OntOptics, ...]:
     """``display ont optical-info P all`` → one :class:`OntOptics` per listed ONT.
 
@@ -162,11 +258,13 @@ def parse_optical_info(text: str) -> tuple[OntOptics, ...]:
 
 @dataclass(frozen=True, slots=True)
 class PonAnswers:
-    """What the CLI said about one PON port (raw text; parsed by :func:`pon_samples`)."""
+    """What the CLI said about one PON port (raw; parsed by :func:`pon_samples`)."""
 
     pon: Pon
-    info: str
-    optical: str
+    info: Answer
+    optical: Answer
+    details: tuple[tuple[int, Answer], ...] = ()
+    """``(onu_id, display ont info F S P ID)`` for the ONTs whose down cause was asked (offline ones)."""
 
 
 def _optics_fields(o: OntOptics) -> dict[str, FieldValue]:
@@ -188,12 +286,15 @@ def onu_samples(
     optics: Sequence[OntOptics],
     base_tags: Mapping[str, str],
     at: datetime,
+    causes: Mapping[int, str] | None = None,
 ) -> list[Sample]:
     """One ``onu`` sample per ONT seen in either answer, ordered by ONT ID.
 
     Tags: the device's (device, site, region, role), ``pon`` ``F/S/P``, ``onu_id``, ``serial`` (when known).
-    Fields: ``status`` from the run state; the optics that have a reading (an offline ONT's ``-`` is absent).
+    Fields: ``status`` from the run state; the optics that have a reading (an offline ONT's ``-`` is absent);
+    ``last_down_cause`` where ``causes`` (by ONT ID) has one.
     """
+    causes = causes or {}
     by_state = {s.onu_id: s for s in states if s.pon == pon}
     by_optics = {o.onu_id: o for o in optics}
     out = []
@@ -211,6 +312,8 @@ def onu_samples(
         opt = by_optics.get(onu_id)
         if opt is not None:
             fields.update(_optics_fields(opt))
+        if onu_id in causes and fields:
+            fields[m.F_LAST_DOWN_CAUSE] = causes[onu_id]
         if fields:
             out.append(Sample(m.ONU, tags, fields, at))
     return out
@@ -234,11 +337,24 @@ def pon_port_sample(
 
 
 def pon_samples(answers: Iterable[PonAnswers], base_tags: Mapping[str, str], at: datetime) -> list[Sample]:
-    """Every ``onu`` sample and one ``pon_port`` sample per PON from the raw answers (pure)."""
+    """Every ``onu`` sample and one ``pon_port`` sample per PON from the raw answers (pure).
+
+    Raises :class:`~collectors.ssh.answers.AnswerError` when an answer is neither its table nor the "no ONT"
+    text: a device error is never written as an empty PON."""
     out: list[Sample] = []
     for a in answers:
-        states = parse_ont_info(a.info)
-        optics = parse_optical_info(a.optical)
-        out += onu_samples(a.pon, states, optics, base_tags, at)
-        out.append(pon_port_sample(a.pon, states, parse_totals(a.info), base_tags, at))
+        states, totals = read_info(a.info)
+        optics = read_optical(a.optical)
+        causes = {}
+        for onu_id, answer in a.details:
+            detail = read_detail(a.pon, onu_id, answer)
+            if detail is not None and detail.last_down_cause is not None:
+                causes[onu_id] = detail.last_down_cause
+        out += onu_samples(a.pon, states, optics, base_tags, at, causes)
+        out.append(pon_port_sample(a.pon, states, totals, base_tags, at))
     return out
+
+
+def offline_onts(states: Iterable[OntState]) -> list[tuple[Pon, int]]:
+    """(PON, ONT ID) of the offline ONTs, in order: the ones whose down cause is worth a command."""
+    return [(s.pon, s.onu_id) for s in states if s.status == STATUS_OFFLINE]

@@ -23,10 +23,12 @@ REASON_REFUSED: Final = "refused"
 REASON_UNREACHABLE: Final = "unreachable"
 REASON_CLOSED: Final = "closed"
 REASON_ERROR: Final = "error"
+REASON_BUSY: Final = "busy"
+"""The device's previous command is still running (a poll the scheduler timed out): this poll is skipped."""
 
 
 class SshError(Exception):
-    """An SSH/CLI operation failed. ``reason``: timeout, auth, hostkey, refused, unreachable, closed, error."""
+    """An SSH/CLI operation failed. ``reason``: timeout, auth, hostkey, refused, unreachable, closed, error, busy."""
 
     def __init__(self, reason: str, detail: str = "") -> None:
         super().__init__(f"{reason}: {detail}" if detail else reason)
