@@ -23,6 +23,7 @@ from collectors.sink.influx_sink import InfluxSink
 from config.models import InfluxV1, InfluxV2, SinkSettings, SpoolSettings
 from tests.servers.influx import InfluxServer
 from tests.servers.victoria import VictoriaServer
+from tests.test_sink_writers import small_body_influx  # noqa: F401 (a fixture)
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 FAST = Backoff(base_s=0.05, cap_s=0.3)
@@ -259,3 +260,53 @@ async def test_v2_sink_writes_through_influxdb_client(victoria: VictoriaServer, 
     assert stats.points_written == n
     series = victoria.export('{__name__="v2sink_seq"}')
     assert sorted(v for s in series for v in s.values) == list(range(n))
+
+
+PARTIAL_SINK_CASES = [(10, 1), (200, 7), (3, 3)]  # (points in the batch, how many of them conflict)
+
+
+@pytest.mark.parametrize(("n", "bad"), PARTIAL_SINK_CASES)
+async def test_partial_write_counts_stored_points_as_written(
+    influx_up: InfluxServer, tmp_path: Path, caplog: pytest.LogCaptureFixture, n: int, bad: int
+) -> None:
+    db = fresh_db(influx_up)
+    sink = await open_sink(influx_up, db, tmp_path, batch_size=1000)
+    await sink.write([Sample("mixed", {}, {"f": "a string"}, T0)])  # the field is a string from now on
+    await sink.flush()
+    batch = [
+        Sample("mixed", {"k": f"{i}"}, {"f": 1} if i < bad else {"g": i}, T0 + timedelta(milliseconds=i + 1))
+        for i in range(n)
+    ]
+    with caplog.at_level(logging.ERROR, logger="collectors.sink.influx_sink"):
+        await sink.write(batch)  # one request: the sink batches both kinds together
+        await sink.flush()
+    stats = sink.stats()
+    await sink.close()
+    assert (stats.points_written, stats.points_rejected) == (1 + n - bad, bad)
+    assert influx_up.count(db, "mixed", "g") == n - bad  # the good points of the batch are stored
+    assert f"rejected {bad} of {n} points" in caplog.text
+    assert ("were stored (partial write)" in caplog.text) == (bad < n)
+
+
+SPLIT_SINK_CASES = [(50, False), (400, False), (400, True)]  # (points, plus one line over the body limit)
+
+
+@pytest.mark.parametrize(("n", "oversize"), SPLIT_SINK_CASES)
+async def test_413_batch_is_split_not_dropped(
+    request: pytest.FixtureRequest, tmp_path: Path, caplog: pytest.LogCaptureFixture, n: int, oversize: bool
+) -> None:
+    server: InfluxServer = request.getfixturevalue("small_body_influx")  # max-body-size 1,000 bytes
+    db = fresh_db(server)
+    sink = await open_sink(server, db, tmp_path, batch_size=5000)
+    batch = samples(0, n)
+    if oversize:
+        batch.append(Sample("probe", {"device": "big"}, {"seq": n, "pad": "x" * 2000}, T0 - timedelta(seconds=1)))
+    with caplog.at_level(logging.WARNING, logger="collectors.sink.influx_sink"):
+        await sink.write(batch)
+        await sink.flush()
+    stats = sink.stats()
+    await sink.close()
+    assert server.count(db, "probe", "seq") == n
+    assert (stats.points_written, stats.points_rejected) == (n, int(oversize))
+    assert "too large for the server (HTTP 413)" in caplog.text
+    assert seg_files(tmp_path) == []

@@ -4,7 +4,13 @@ classification of outcomes."""
 from __future__ import annotations
 
 import itertools
+import json
+import os
+import tempfile
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from unittest import mock
 
 import pytest
 from pydantic import SecretStr
@@ -14,7 +20,16 @@ from collectors.sink.backoff import Backoff
 from collectors.sink.influx_v1 import InfluxV1Writer
 from collectors.sink.influx_v2 import InfluxV2Writer
 from collectors.sink.lineproto import encode_many
-from collectors.sink.outcome import Rejected, RetryableWriteError, Written, classify, first_bad_line
+from collectors.sink.outcome import (
+    Rejected,
+    RetryableWriteError,
+    TooLarge,
+    Written,
+    classify,
+    first_bad_line,
+    refused_points,
+    write_splitting,
+)
 from config.models import InfluxV1, InfluxV2
 from tests.servers.influx import InfluxServer, free_port
 from tests.servers.victoria import VictoriaServer
@@ -83,13 +98,15 @@ def test_v1_write_reads_back_exactly(influx_up: InfluxServer, tag_value: str) ->
 
 
 @pytest.mark.parametrize(
-    ("body", "expect_line"),
+    ("body", "expect_line", "refused"),
     [
-        (b"ok f=1i 1\nbad line here\nok f=2i 2", "bad line here"),
-        (b"tc f=1i 1\ntc f=1i 2", ""),  # the conflict comes from an earlier write (below)
+        (b"ok f=1i 1\nbad line here\nok f=2i 2", "bad line here", 1),  # the two good lines are stored
+        (b"tc f=1i 1\ntc f=1i 2", "", 2),  # the conflict comes from an earlier write (below)
     ],
 )
-def test_v1_rejected_batch_names_the_bad_line(influx_up: InfluxServer, body: bytes, expect_line: str) -> None:
+def test_v1_rejected_batch_names_the_bad_line(
+    influx_up: InfluxServer, body: bytes, expect_line: str, refused: int
+) -> None:
     db = fresh_db(influx_up, "v1bad")
     writer = v1(influx_up, db)
     if not expect_line:
@@ -99,8 +116,96 @@ def test_v1_rejected_batch_names_the_bad_line(influx_up: InfluxServer, body: byt
     assert isinstance(outcome, Rejected)
     assert outcome.status == 400
     assert outcome.first_bad_line == expect_line
-    assert outcome.lines == body.count(b"\n") + 1
+    assert (outcome.lines, outcome.stored) == (refused, body.count(b"\n") + 1 - refused)
     writer.close()
+
+
+NOW_NS = int(datetime.now(UTC).timestamp()) * 10**9
+PARTIAL_CASES = [
+    # id, what is already stored, the batch, retention policy, points refused
+    ("type-conflict-1-of-3", b'pw f="s" 0', b"pw f=1i 1\npw f=2i 2\npw g=3i 3", "", 2),
+    ("type-conflict-2-of-5", b'pw f="s" 0', b'pw f="a" 1\npw f=2i 2\npw f="b" 3\npw f=4i 4\npw g=1i 5', "", 2),
+    ("unparsable-1-of-3", b"", b"pw f=1i 1\npw f= 2\npw f=3i 3", "", 1),
+    ("unparsable-2-of-4", b"", b"pw f=1i 1\nnot line protocol\npw f=3i 3\nneither", "", 2),
+    ("all-unparsable", b"", b"nope\nnot this either", "", 2),
+    ("beyond-retention-policy", b"", b"pw f=1i 1\npw f=2i 2\npw f=3i " + str(NOW_NS).encode(), "short", 2),
+    ("all-good", b"", b"pw f=1i 1\npw f=2i 2", "", 0),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("case", "before", "body", "rp", "refused"), PARTIAL_CASES, ids=[c[0] for c in PARTIAL_CASES])
+def test_v1_partial_write_counts_stored_and_refused_points(
+    influx_up: InfluxServer, case: str, before: bytes, body: bytes, rp: str, refused: int
+) -> None:
+    db = fresh_db(influx_up, "v1pw")
+    if rp:
+        influx_up.query(f'CREATE RETENTION POLICY "{rp}" ON "{db}" DURATION 1h REPLICATION 1', db)
+    writer = InfluxV1Writer(InfluxV1(api="v1", url=influx_up.url, database=db, retention_policy=rp), timeout_s=5)
+    if before:
+        assert writer.write(before, 1) == Written(1)
+    lines = body.count(b"\n") + 1
+    outcome = writer.write(body, lines)
+    writer.close()
+    stored_before = 1 if before else 0
+    source = f'"{rp}"."pw"' if rp else '"pw"'
+    in_db = influx_up.rows(db, f"SELECT * FROM {source}")
+    if refused == 0:
+        assert outcome == Written(lines)
+    else:
+        assert isinstance(outcome, Rejected) and outcome.status == 400
+        assert (outcome.lines, outcome.stored) == (refused, lines - refused), outcome.message
+    assert len(in_db) - stored_before == lines - refused  # what we count as stored is what the server has
+
+
+@pytest.fixture(scope="module")
+def small_body_influx() -> Iterator[InfluxServer]:
+    """A second InfluxDB 1.6.7 whose HTTP body limit is 1,000 bytes (``max-body-size``, set through its
+    ``INFLUXDB_HTTP_MAX_BODY_SIZE`` environment override): every larger write is answered 413."""
+    with tempfile.TemporaryDirectory(prefix="netqos-influx413-") as tmp:
+        server = InfluxServer(Path(tmp), free_port(), free_port())
+        with mock.patch.dict(os.environ, {"INFLUXDB_HTTP_MAX_BODY_SIZE": str(SMALL_BODY)}):
+            server.start()  # the environment is read once, at start
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+SMALL_BODY = 1000
+
+
+def _lines(n: int, start: int = 0, pad: int = 0) -> bytes:
+    rows = range(start, start + n)
+    return b"\n".join(b'big,dev=d%d seq=%di,pad="%s" %d' % (i % 3, i, b"x" * pad, i + 1) for i in rows)
+
+
+SPLIT_CASES = [
+    # id, body, expected (written, rejected) points
+    ("fits", _lines(10), (10, 0)),
+    ("twice-the-limit", _lines(60), (60, 0)),
+    ("ten-times-the-limit", _lines(300), (300, 0)),
+    ("one-line-over-the-limit", _lines(1, pad=2 * SMALL_BODY), (0, 1)),
+    ("big-line-among-small", _lines(20) + b"\n" + _lines(1, start=20, pad=2 * SMALL_BODY) + b"\n" + _lines(20, 21),
+     (40, 1)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("case", "body", "expected"), SPLIT_CASES, ids=[c[0] for c in SPLIT_CASES])
+def test_413_splits_the_batch_until_it_fits(
+    small_body_influx: InfluxServer, case: str, body: bytes, expected: tuple[int, int]
+) -> None:
+    db = fresh_db(small_body_influx, "split")
+    writer = v1(small_body_influx, db)
+    lines = body.count(b"\n") + 1
+    assert isinstance(writer.write(body, lines), TooLarge) == (len(body) > SMALL_BODY)  # the server's own 413
+    outcomes = write_splitting(writer.write, body, lines)
+    writer.close()
+    written = sum(o.lines for o in outcomes if isinstance(o, Written))
+    rejected = [o for o in outcomes if isinstance(o, Rejected)]
+    assert (written, sum(o.lines for o in rejected)) == expected
+    assert all(o.status == 413 and "one line of" in o.message for o in rejected)
+    assert not any(isinstance(o, TooLarge) for o in outcomes)
+    assert small_body_influx.count(db, "big", "seq") == expected[0]
 
 
 def test_v1_missing_database_is_retryable_not_dropped(influx_up: InfluxServer) -> None:
@@ -162,7 +267,7 @@ def test_v2_write_through_influxdb_client_reads_back(victoria: VictoriaServer) -
         (204, "written"),
         (200, "written"),
         (400, "rejected"),
-        (413, "rejected"),
+        (413, "too-large"),
         (422, "rejected"),
         (401, "retry"),
         (403, "retry"),
@@ -182,8 +287,27 @@ def test_classify(status: int, kind: str) -> None:
         assert e.value.status == status
     else:
         outcome = classify(status, '{"error":"x"}', body, 2)
-        assert isinstance(outcome, Written if kind == "written" else Rejected)
+        assert isinstance(outcome, {"written": Written, "rejected": Rejected, "too-large": TooLarge}[kind])
         assert outcome.lines == 2
+
+
+REFUSED_CASES = [
+    ("partial write: field type conflict: input field \"f\" on measurement \"m\" is type integer dropped=3", 10, 3),
+    ("partial write: points beyond retention policy dropped=10", 10, 10),
+    ("partial write: unable to parse 'x y': invalid field format dropped=0", 5, 1),
+    ("partial write: unable to parse 'a': missing fields\nunable to parse 'b': missing fields dropped=1", 6, 3),
+    ("unable to parse 'a': missing fields\nunable to parse 'b': missing fields", 2, 2),  # nothing stored
+    ("partial write: max-values-per-tag limit exceeded (100000/100000): measurement=\"m\" dropped=99", 4, 4),
+    ("partial write: dropped=2", 5, 2),
+    ("some other 400", 7, 7),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("message", "lines", "refused"), REFUSED_CASES)
+def test_refused_points(message: str, lines: int, refused: int) -> None:
+    assert refused_points(message, lines) == refused
+    outcome = classify(400, json.dumps({"error": message}), b"\n".join([b"m f=1i 1"] * lines), lines)
+    assert isinstance(outcome, Rejected) and (outcome.lines, outcome.stored) == (refused, lines - refused)
 
 
 @pytest.mark.parametrize(

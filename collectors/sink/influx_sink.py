@@ -29,7 +29,7 @@ from collectors.sink.backoff import Backoff
 from collectors.sink.influx_v1 import InfluxV1Writer
 from collectors.sink.influx_v2 import InfluxV2Writer
 from collectors.sink.lineproto import encode_many
-from collectors.sink.outcome import LineWriter, Rejected, RetryableWriteError
+from collectors.sink.outcome import LineWriter, Rejected, RetryableWriteError, WriteOutcome, Written, write_splitting
 from collectors.sink.spool import Position, Spool, SpooledRecord
 from config.models import InfluxV1, InfluxV2, SinkSettings, SpoolSettings
 
@@ -45,6 +45,7 @@ class SinkStats:
     points_spooled: int = 0  # appended to the spool
     points_written: int = 0  # confirmed by the server
     points_rejected: int = 0  # refused by the server for their data (4xx), logged and dropped
+    # (a partial write counts its stored points as written and only the refused ones here)
     points_dropped: int = 0  # dropped from the spool because it was over max_bytes
     send_failures: int = 0  # write attempts that failed and will be retried
     batches_written: int = 0
@@ -294,12 +295,35 @@ class InfluxSink:
             self._wake.clear()
             await self._wait_wake(left)
 
+    def _settled(self, outcome: WriteOutcome) -> None:
+        """Count (and log) what the server did with one request's points."""
+        if isinstance(outcome, Written):
+            self._written += outcome.lines
+            self._batches += 1
+            return
+        if not isinstance(outcome, Rejected):  # TooLarge never comes out of write_splitting
+            raise TypeError(f"unexpected write outcome {outcome!r}")
+        self._rejected += outcome.lines
+        self._written += outcome.stored
+        if outcome.stored:
+            self._batches += 1
+        log.error(
+            "influx sink [%s]: server rejected %d of %d points (HTTP %d): %s — first bad line: %s — %s",
+            self.name,
+            outcome.lines,
+            outcome.lines + outcome.stored,
+            outcome.status,
+            outcome.message,
+            outcome.first_bad_line[:1000],
+            f"the other {outcome.stored} were stored (partial write)" if outcome.stored else "dropping them",
+        )
+
     async def _send(self, pending: list[SpooledRecord], lines: int, attempt: int) -> bool:
         """One attempt to send ``pending``; True when it is settled (written or rejected) and acked."""
         assert self._spool is not None
         body = b"\n".join(batch.body(r.payload) for r in pending)
         try:
-            outcome = await asyncio.to_thread(self._writer.write, body, lines)
+            outcomes = await asyncio.to_thread(write_splitting, self._writer.write, body, lines)
         except RetryableWriteError as e:
             self._failures += 1
             if self._server_up or attempt == 0:
@@ -313,20 +337,15 @@ class InfluxSink:
             async with self._progress:
                 self._progress.notify_all()
             return False
-        if isinstance(outcome, Rejected):
-            self._rejected += outcome.lines
-            log.error(
-                "influx sink [%s]: server rejected a batch of %d points (HTTP %d): %s — first bad line: %s "
-                "— dropping the batch",
+        if len(outcomes) > 1:
+            log.warning(
+                "influx sink [%s]: a batch of %d points was too large for the server (HTTP 413); sent in %d parts",
                 self.name,
-                outcome.lines,
-                outcome.status,
-                outcome.message,
-                outcome.first_bad_line[:1000],
+                lines,
+                len(outcomes),
             )
-        else:
-            self._written += outcome.lines
-            self._batches += 1
+        for outcome in outcomes:
+            self._settled(outcome)
         if not self._server_up:
             log.info("influx sink [%s]: server is back; sending the spooled backlog", self.name)
         self._server_up = True
