@@ -135,7 +135,7 @@ TAG_LISTEN: Final = "listen"  # address:port the receiver is bound to
 TRAP_RECEIVER_FIELDS: Final = (
     "received", "accepted", "dropped", "malformed", "bad_community", "unknown_engine", "unknown_user", "bad_auth",
     "bad_priv", "not_in_time", "other_dropped", "decode_errors", "unresolved", "queue_full", "events",
-    "handler_errors",
+    "handler_errors", "heartbeats", "duplicates",
 )
 
 # --- poller self-metrics ----------------------------------------------------------------------------------
