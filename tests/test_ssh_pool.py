@@ -20,6 +20,7 @@ from netmiko.exceptions import ReadTimeout
 
 from collectors import measurements as m
 from collectors.counters import Limits, RateTracker
+from collectors.ssh.answers import Answer, AnswerError, unexpected
 from collectors.ssh.collect import JOB_INTERFACES, JOB_ONU, SshCollector
 from collectors.ssh.pool import MAX_WORKERS, SessionPool, workers_for
 from collectors.ssh.session import CliSession, SshError, SshTarget
@@ -224,6 +225,25 @@ async def test_reused_session_failure(failure: Exception, retry_fails: bool, out
         await pool.close()
     assert (result, opener.calls) == (outcome, logins)
     assert opener.opened[0].closed
+
+
+async def test_answer_error_passes_through_and_keeps_the_session() -> None:
+    """The device answered (``% Unknown command``): not a transport fault, no reconnect, the session is kept."""
+    opener = Opener()
+    pool = SessionPool(opener)
+
+    def refuse(s: CliSession) -> str:
+        raise unexpected(Answer("display board 0", s.send_command("display board 0")), "the slot table")
+
+    try:
+        await pool.run(target("olt"), lambda s: s.send_command("a"))
+        with pytest.raises(AnswerError) as err:
+            await pool.run(target("olt"), refuse)
+        assert (err.value.kind, err.value.line) == ("parse", "ok display board 0")
+        assert await pool.run(target("olt"), lambda s: s.send_command("b")) == "ok b"
+    finally:
+        await pool.close()
+    assert opener.calls == 1 and opener.opened[0].commands == ["a", "display board 0", "b"]
 
 
 @pytest.mark.parametrize(
