@@ -2,11 +2,12 @@
 trap receiver, detection, engine, correlation) → tickets in SQLite.
 
 - An aggregation router stops answering (``lab fault``): exactly one ticket, root = that router, the devices
-  reachable only through it attached as symptoms, the customers they carry listed; it comes back: the ticket
-  gets its restore time.
+  reachable only through it attached as symptoms, the customers they carry listed, exactly one ``opened``
+  webhook delivered to a local receiver; it comes back: the ticket is ``resolved`` with its restore time.
 - A trap-raised linkDown opens one ticket for that port; the linkUp restores it.
 - ``netqos run`` killed with SIGKILL in the middle of an alarm storm and restarted: no duplicate ticket, no
-  lost alarm.
+  lost alarm (the alarm state file keeps every key with its occurrence count), no re-raise (InfluxDB holds
+  one ``raised`` point per raise of each alarm that was saved before the kill).
 """
 
 from __future__ import annotations
@@ -16,16 +17,19 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
-from alarms.model import Ticket
+from alarms.model import AlarmKey, AlarmState, Ticket, TicketStatus
+from alarms.state_store import StateStore
 from alarms.tickets.store import SqlTicketStore, open_store
 from collectors import measurements as m
 from config.loader import load
@@ -34,6 +38,7 @@ from lab.influxd import InfluxServer
 from lab.runner import down, fault, up
 from lab.snmpsim import free_udp_port
 from lab.traps import V3Auth, send_trap
+from tests.notify_fixtures import SECRET, Receiver, receiver  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRETS = ROOT / "lab" / "secrets"
@@ -50,6 +55,16 @@ sink: {{batch_size: 2000, flush_interval_s: 0.5, timeout_s: 2}}
 spool: {{dir: "{root}/spool", group_commit_s: 0.2}}
 tickets: {{database_url: "sqlite:///{root}/tickets.db", alarm_state_file: "{root}/alarm-state.json"}}
 """
+NOTIFY = """\
+language: en
+webhooks:
+  - name: noc
+    url: "{url}"
+    secret: {{file: "{root}/webhook-secret"}}
+    events: [opened, resolved]
+    retry: {{max_attempts: 3, initial_s: 0.2}}
+"""
+DB = "e2e_alarms"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,12 +79,19 @@ class Lab:
     def db_url(self) -> str:
         return f"sqlite:///{self.root}/tickets.db"
 
+    @property
+    def state_file(self) -> Path:
+        return self.root / "alarm-state.json"
 
-def _config_dir(root: Path, influx_url: str, trap_port: int) -> Path:
-    """The shipped config/ with short intervals, a short grouping window and this test's paths."""
+
+def _config_dir(root: Path, influx_url: str, trap_port: int, webhook_url: str) -> Path:
+    """The shipped config/ with short intervals, a short grouping window, this test's paths and a webhook
+    to the local receiver."""
     cfg = root / "config"
     cfg.mkdir()
     (cfg / "netqos.yaml").write_text(SETTINGS.format(url=influx_url, root=root))
+    (root / "webhook-secret").write_bytes(SECRET)
+    (cfg / "notify.yaml").write_text(NOTIFY.format(url=webhook_url, root=root))
     alarms = (ROOT / "config" / "alarms.yaml").read_text()
     alarms = re.sub(r"(?m)^group_window_s: auto", "group_window_s: 8", alarms)
     alarms = re.sub(r"clear_hold_down_s: \d+", "clear_hold_down_s: 4", alarms)
@@ -81,23 +103,28 @@ def _config_dir(root: Path, influx_url: str, trap_port: int) -> Path:
 
 
 @pytest.fixture
-def lab(influx_up: InfluxServer, tmp_path: Path) -> Iterator[Lab]:
-    """The shipped lab inventory on free ports, with its healthy baseline, and a test config."""
-    text = (ROOT / "inventory.yaml").read_text().replace("lab/secrets/", f"{SECRETS}/")
-    text = re.sub(r"(?m)^(    port: )201\d\d", lambda mt: f"{mt.group(1)}{free_udp_port()}", text)
-    text = re.sub(r"(?m)^    ssh(_port)?: .*\n", "", text)  # SSH has its own tests; no SSH OLT here
-    inv = tmp_path / "inventory.yaml"
-    inv.write_text(text)
-    influx_up.create_db("e2e_alarms")
-    trap_port = free_udp_port()
-    cfg = _config_dir(tmp_path, influx_up.url, trap_port)
-    loaded = load(inv, cfg, os.environ)
-    state = tmp_path / "lab"
-    up(loaded.inventory, state)
-    try:
-        yield Lab(tmp_path, inv, cfg, state, trap_port)
-    finally:
-        down(state)
+def lab(influx_up: InfluxServer, receiver: Receiver) -> Iterator[Lab]:  # noqa: F811
+    """The shipped lab inventory on free ports, with its healthy baseline, a test config, an empty InfluxDB
+    database and a fresh webhook receiver."""
+    with tempfile.TemporaryDirectory(prefix="netqos-alarm-e2e-") as tmp:
+        root = Path(tmp)
+        text = (ROOT / "inventory.yaml").read_text().replace("lab/secrets/", f"{SECRETS}/")
+        text = re.sub(r"(?m)^(    port: )201\d\d", lambda mt: f"{mt.group(1)}{free_udp_port()}", text)
+        text = re.sub(r"(?m)^    ssh(_port)?: .*\n", "", text)  # SSH has its own tests; no SSH OLT here
+        inv = root / "inventory.yaml"
+        inv.write_text(text)
+        influx_up.drop_db(DB)
+        influx_up.create_db(DB)
+        receiver.reset([])
+        trap_port = free_udp_port()
+        cfg = _config_dir(root, influx_up.url, trap_port, receiver.url)
+        loaded = load(inv, cfg, os.environ)
+        state = root / "lab"
+        up(loaded.inventory, state)
+        try:
+            yield Lab(root, inv, cfg, state, trap_port)
+        finally:
+            down(state)
 
 
 def _run(lab: Lab) -> subprocess.Popen[str]:
@@ -110,6 +137,7 @@ def _run(lab: Lab) -> subprocess.Popen[str]:
 def _stop(proc: subprocess.Popen[str]) -> str:
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
+    sys.stderr.write(err[-6000:])  # shown by pytest when the test fails
     assert proc.returncode == 0, err[-3000:]
     return out
 
@@ -133,8 +161,12 @@ def _restored(store: SqlTicketStore, ticket_id: int) -> datetime | None:
     return t.clock.restored if t is not None else None
 
 
+def _notices(receiver: Receiver, event: str) -> list[dict[str, Any]]:  # noqa: F811
+    return [r for r in list(receiver.requests) if r["body"]["event"] == event]
+
+
 def test_aggregation_router_down_opens_one_ticket_with_its_symptoms_and_customers(
-    lab: Lab, influx_up: InfluxServer
+    lab: Lab, influx_up: InfluxServer, receiver: Receiver  # noqa: F811
 ) -> None:
     influx = influx_up
     proc = _run(lab)
@@ -156,19 +188,33 @@ def test_aggregation_router_down_opens_one_ticket_with_its_symptoms_and_customer
         assert ticket.priority == 1  # enterprise lines and mobile backhaul among them
         assert ticket.team is not None and ticket.clock.restored is None
 
+        opened = _wait("the opened notice", lambda: _notices(receiver, "opened"), 30)
+
         fault(loaded.inventory, lab.state, AGG, "up")
         restored = _wait("the restore time", lambda: _restored(store, ticket.id), 60)
         assert restored > ticket.clock.detected
         assert len(_tickets(store)) == 1
+        back = store.get(ticket.id)
+        assert back is not None and back.status is TicketStatus.RESOLVED and back.clock.restored == restored
+        _wait("the resolved notice", lambda: _notices(receiver, "resolved"), 30)
     finally:
         summary = _stop(proc)
         store.close()
     assert "tickets opened=1" in summary
+    # the webhook: exactly one signed ``opened`` notice for this ticket, processed once; then one ``resolved``
+    opened = _notices(receiver, "opened")
+    assert len(opened) == 1 and opened[0]["signed"], opened
+    assert opened[0]["body"]["ticket"]["id"] == ticket.id
+    assert opened[0]["body"]["ticket"]["root"]["device"] == AGG
+    resolved = _notices(receiver, "resolved")
+    assert len(resolved) == 1 and resolved[0]["body"]["ticket"]["status"] == "resolved"
+    assert receiver.accepted == [opened[0]["delivery_id"], resolved[0]["delivery_id"]]
     # the Grafana feed: the alarm changes and the ticket's states are points in InfluxDB
-    alarms = influx.rows("e2e_alarms", f"SELECT * FROM \"{m.ALARM}\" WHERE \"{m.TAG_DEVICE}\" = '{AGG}'")
+    alarms = influx.rows(DB, f"SELECT * FROM \"{m.ALARM}\" WHERE \"{m.TAG_DEVICE}\" = '{AGG}'")
     assert {r[m.F_CHANGE] for r in alarms} >= {"raised", "cleared"}
-    points = influx.rows("e2e_alarms", f"SELECT * FROM \"{m.TICKET}\"")
+    points = influx.rows(DB, f"SELECT * FROM \"{m.TICKET}\"")
     assert {r[m.TAG_TICKET] for r in points} == {str(ticket.id)}
+    assert {r[m.F_STATUS_TEXT] for r in points} == {"open", "resolved"}
 
 
 def test_trap_linkdown_opens_a_ticket_and_linkup_restores_it(lab: Lab) -> None:
@@ -224,7 +270,21 @@ def _trap_storm(lab: Lab, dev: Device, count: int) -> subprocess.Popen[str]:
                             text=True)
 
 
-def test_sigkill_in_an_alarm_storm_duplicates_no_ticket(lab: Lab) -> None:
+def _alarm_state(lab: Lab) -> dict[AlarmKey, tuple[AlarmState, int]]:
+    """Every alarm of the saved state file: its state and occurrence count."""
+    snap = StateStore(lab.state_file).load()
+    assert snap is not None, "no alarm state saved"
+    return {a.key: (a.state, a.occurrences) for a in snap.engine.alarms()}
+
+
+def _raised_points(influx: InfluxServer) -> Counter[AlarmKey]:
+    rows = influx.rows(DB, f"SELECT * FROM \"{m.ALARM}\" WHERE \"{m.F_CHANGE}\" = 'raised'")
+    return Counter(
+        AlarmKey(r[m.TAG_DEVICE], r[m.TAG_KIND], r.get(m.TAG_RESOURCE) or "") for r in rows
+    )
+
+
+def test_sigkill_in_an_alarm_storm_duplicates_no_ticket(lab: Lab, influx_up: InfluxServer) -> None:
     loaded = load(lab.inventory, lab.config, os.environ)
     proc = _run(lab)
     store = open_store(lab.db_url)
@@ -238,6 +298,9 @@ def test_sigkill_in_an_alarm_storm_duplicates_no_ticket(lab: Lab) -> None:
         storm.wait(timeout=120)
         proc.wait(timeout=30)
         before = {t.dedup_key for t in _tickets(store)}
+        alarms_before = _alarm_state(lab)
+        raised_before = {k: n for k, (st, n) in alarms_before.items() if st in (AlarmState.RAISED, AlarmState.CLEARING)}
+        assert raised_before, alarms_before  # the kill came after alarms were raised and saved
         proc = _run(lab)  # restart on the same state file and database
         time.sleep(15)
         after = _tickets(store)
@@ -246,5 +309,15 @@ def test_sigkill_in_an_alarm_storm_duplicates_no_ticket(lab: Lab) -> None:
         assert before <= set(keys)  # nothing opened before the kill went missing
         assert any(t.root.device == "core-sh-01" for t in after)
     finally:
-        _stop(proc)
+        _stop(proc)  # the sink flushes: every point is in InfluxDB
         store.close()
+    # no lost alarm, no re-raise: every alarm saved before the kill is still there with its count
+    alarms_after = _alarm_state(lab)
+    lost = set(alarms_before) - set(alarms_after)
+    assert not lost, lost
+    recounted = {k: (n, alarms_after[k][1]) for k, (_, n) in alarms_before.items() if alarms_after[k][1] != n}
+    assert not recounted, recounted
+    # and InfluxDB holds exactly one ``raised`` point per raise of each of them (none lost, none repeated)
+    points = _raised_points(influx_up)
+    wrong = {k: (points[k], n) for k, n in raised_before.items() if points[k] != n}
+    assert not wrong, wrong
