@@ -8,7 +8,10 @@ every device's phase. A run that is still going when the next one is due makes t
 
 All runs share one semaphore (bounded concurrency); each run has a backstop timeout; whatever a run
 does — fail, hang, raise — becomes a :class:`~collectors.model.PollResult` written to the sink with a
-``poller`` self-metric sample, and the scheduler keeps going. See ``docs/scheduler.md``.
+``poller`` self-metric sample, and the scheduler keeps going. A ``system`` run the backstop cuts still
+writes ``device reachable=0``. A device whose ``system`` job failed ``down_after`` times in a row is
+*down*: its other jobs are skipped (counted) and only ``system`` is polled, with a short timeout and
+through a pool of its own, until it answers again. See ``docs/scheduler.md``.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import math
 import time
 import zlib
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -28,7 +31,8 @@ from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEve
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from collectors.model import Clock, PollResult, Sink
+from collectors import measurements as m
+from collectors.model import Clock, FieldValue, PollResult, Sample, Sink
 from collectors.selfmetrics import self_metric
 
 LOGGER_NAME: Final = "netqos.scheduler"
@@ -36,6 +40,13 @@ LOGGER_NAME: Final = "netqos.scheduler"
 ERR_TIMEOUT: Final = "timeout"
 ERR_CANCELLED: Final = "cancelled"
 ERR_INTERNAL_PREFIX: Final = "internal: "
+ERR_DEVICE_DOWN: Final = "device down"
+"""The error of the ``poller`` sample written for a run skipped because its device is down."""
+
+SYSTEM_JOB: Final = "system"
+"""The job whose result says whether a device answers (``device reachable``)."""
+
+_DEVICE_TAGS: Final = frozenset(m.BY_NAME[m.DEVICE].tags)
 
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _US: Final = timedelta(microseconds=1)
@@ -82,6 +93,10 @@ class SchedulerStats:
     failed: int = 0
     skipped: int = 0
     timeouts: int = 0
+    skipped_down: int = 0
+    """Of ``skipped``: runs of a down device's other jobs, not started."""
+    down: int = 0
+    """Devices down now (their ``system`` job failed ``down_after`` times in a row)."""
 
 
 # --- pure timing -------------------------------------------------------------------------------------
@@ -119,6 +134,24 @@ def grace_seconds(interval: float) -> int:
     return max(1, math.ceil(interval))
 
 
+def request_timeout(budget_s: float, retries: int, margin: float = 0.1, max_margin_s: float = 0.5) -> float:
+    """The per-request SNMP timeout that lets every try of a request end before a run's backstop.
+
+    ``budget_s / (retries + 1)`` less a margin (``margin`` of it, at most ``max_margin_s``), so a
+    device that never answers fails in the collector (which writes ``reachable=0`` itself) a little
+    before the scheduler's ``asyncio.timeout(budget_s)`` would cut it.
+
+    >>> request_timeout(10.0, 1)
+    4.5
+    """
+    if not budget_s > 0:
+        raise ValueError(f"budget_s must be > 0, got {budget_s}")
+    if retries < 0:
+        raise ValueError(f"retries must be >= 0, got {retries}")
+    per_try = budget_s / (retries + 1)
+    return per_try - min(max_margin_s, per_try * margin)
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -146,9 +179,19 @@ class PollScheduler:
         on_result: ResultHook | None = None,
         stop_grace_s: float = 10.0,
         logger: logging.Logger | None = None,
+        system_job: str = SYSTEM_JOB,
+        down_after: int = 3,
+        down_timeout_s: float | None = None,
+        down_concurrency: int | None = None,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError(f"max_concurrency must be >= 1, got {max_concurrency}")
+        if down_after < 1:
+            raise ValueError(f"down_after must be >= 1, got {down_after}")
+        if down_timeout_s is not None and not down_timeout_s > 0:
+            raise ValueError(f"down_timeout_s must be > 0, got {down_timeout_s}")
+        if down_concurrency is not None and down_concurrency < 1:
+            raise ValueError(f"down_concurrency must be >= 1, got {down_concurrency}")
         self._jobs: dict[str, PollJob] = {}
         for j in jobs:
             if j.key in self._jobs:
@@ -162,13 +205,21 @@ class PollScheduler:
         self._on_result = on_result
         self._stop_grace_s = stop_grace_s
         self._log = logger or logging.getLogger(LOGGER_NAME)
+        self._system_job = system_job
+        self._down_after = down_after
+        self._down_timeout_s = down_timeout_s
+        self._down_concurrency = down_concurrency or max(1, max_concurrency // 4)
 
         self._aps: AsyncIOScheduler | None = None
         self._sem: asyncio.Semaphore | None = None
+        self._down_sem: asyncio.Semaphore | None = None
+        self._fails: dict[str, int] = {}
+        self._down: set[str] = set()
+        self._device_tags: dict[str, dict[str, str]] = {}
         self._inflight: set[asyncio.Task[Any]] = set()
         self._pending_skips: dict[str, int] = {}
         self._stopping = False
-        self._runs = self._ok = self._failed = self._skipped = self._timeouts = 0
+        self._runs = self._ok = self._failed = self._skipped = self._timeouts = self._skipped_down = 0
 
     # -- lifecycle --
 
@@ -179,8 +230,19 @@ class PollScheduler:
     @property
     def stats(self) -> SchedulerStats:
         return SchedulerStats(
-            runs=self._runs, ok=self._ok, failed=self._failed, skipped=self._skipped, timeouts=self._timeouts
+            runs=self._runs, ok=self._ok, failed=self._failed, skipped=self._skipped, timeouts=self._timeouts,
+            skipped_down=self._skipped_down, down=len(self._down),
         )
+
+    def is_down(self, device: str) -> bool:
+        """Whether ``device`` is down (only its system job is polled)."""
+        return device in self._down
+
+    def down_timeout(self, j: PollJob) -> float:
+        """The backstop of a down device's system poll: ``down_timeout_s``, else a quarter of the job's
+        timeout (at least 0.5 s), never more than the job's own."""
+        short = self._down_timeout_s if self._down_timeout_s is not None else max(0.5, j.timeout_s / 4)
+        return min(j.timeout_s, short)
 
     def first_runs(self) -> dict[str, datetime]:
         """When each job (by ``device/job``) first runs if started now (for logs and tests)."""
@@ -196,6 +258,7 @@ class PollScheduler:
             raise RuntimeError("scheduler already started")
         loop = asyncio.get_running_loop()
         self._sem = asyncio.Semaphore(self._max_concurrency)
+        self._down_sem = asyncio.Semaphore(self._down_concurrency)
         aps = AsyncIOScheduler(event_loop=loop, timezone=UTC)
         aps.add_listener(self._on_skip, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
         first = self.first_runs()
@@ -267,14 +330,35 @@ class PollScheduler:
         if task is not None:
             self._inflight.add(task)
         try:
+            if self._skip_for_down(j):
+                await self._deliver_down_skip(j)
+                return
             result = await self._poll(j)
             if result is None:
                 self._count_skip(j, "stopping")
+                return
+            if isinstance(result, _DownSkip):
+                await self._deliver_down_skip(j)
                 return
             await self._deliver(j, result)
         finally:
             if task is not None:
                 self._inflight.discard(task)
+
+    def _skip_for_down(self, j: PollJob) -> bool:
+        return j.job != self._system_job and j.device in self._down
+
+    async def _deliver_down_skip(self, j: PollJob) -> None:
+        """A down device's other job is not run: counted, and a ``poller`` sample says so (ok=0)."""
+        skipped = self._pending_skips.pop(j.key, 0) + 1
+        self._skipped += 1
+        self._skipped_down += 1
+        self._log.debug("device=%s job=%s: run skipped (device down)", j.device, j.job)
+        marker = PollResult(j.device, j.job, self._clock(), 0.0, error=ERR_DEVICE_DOWN)
+        try:
+            await self._sink.write((self_metric(marker, j.tags, skipped),))
+        except Exception:
+            self._log.exception("device=%s job=%s: sink write failed", j.device, j.job)
 
     # -- one run --
 
@@ -283,16 +367,34 @@ class PollScheduler:
             device=j.device, job=j.job, started=started, duration_s=self._monotonic() - t0, error=error
         )
 
-    async def _poll(self, j: PollJob) -> PollResult | None:
-        """One run under the semaphore and the backstop timeout; ``None`` if stopping before it began."""
-        assert self._sem is not None
+    def _unreachable(self, j: PollJob, started: datetime) -> tuple[Sample, ...]:
+        """``device reachable=0`` for a system run cut by the backstop (tags of the device's last
+        ``device`` sample, so it lands in the same series; else the job's)."""
+        if j.job != self._system_job:
+            return ()
+        tags = self._device_tags.get(j.device)
+        if tags is None:
+            tags = {k: v for k, v in j.tags.items() if k in _DEVICE_TAGS}
+            tags[m.TAG_DEVICE] = j.device
+        return (Sample(m.DEVICE, tags, {m.F_REACHABLE: 0}, started),)
+
+    async def _poll(self, j: PollJob) -> PollResult | _DownSkip | None:
+        """One run under the semaphore and the backstop timeout; ``None`` if stopping before it began.
+
+        A down device's system run goes through the down pool with the short timeout; a down device's
+        other job that was waiting for a slot when the device went down is not run (``_DownSkip``)."""
+        assert self._sem is not None and self._down_sem is not None
+        probing = j.job == self._system_job and j.device in self._down
+        sem, timeout_s = (self._down_sem, self.down_timeout(j)) if probing else (self._sem, j.timeout_s)
         started, t0 = self._clock(), self._monotonic()
         try:
-            async with self._sem:
+            async with sem:
                 if self._stopping:
                     return None
+                if self._skip_for_down(j):
+                    return _DownSkip()
                 started, t0 = self._clock(), self._monotonic()
-                async with asyncio.timeout(j.timeout_s) as deadline:
+                async with asyncio.timeout(timeout_s) as deadline:
                     try:
                         return await self._run(j.device, j.job)
                     except TimeoutError:
@@ -301,8 +403,8 @@ class PollScheduler:
                         self._log.exception("device=%s job=%s: run raised TimeoutError", j.device, j.job)
                         return self._failure(j, started, t0, f"{ERR_INTERNAL_PREFIX}TimeoutError")
         except TimeoutError:
-            self._log.warning("device=%s job=%s: timed out after %.3f s", j.device, j.job, j.timeout_s)
-            return self._failure(j, started, t0, ERR_TIMEOUT)
+            self._log.warning("device=%s job=%s: timed out after %.3f s", j.device, j.job, timeout_s)
+            return replace(self._failure(j, started, t0, ERR_TIMEOUT), samples=self._unreachable(j, started))
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if not self._stopping or task is None:
@@ -314,11 +416,42 @@ class PollScheduler:
             self._log.exception("device=%s job=%s: run raised %s", j.device, j.job, type(exc).__name__)
             return self._failure(j, started, t0, f"{ERR_INTERNAL_PREFIX}{type(exc).__name__}")
 
+    def _track_reachability(self, j: PollJob, result: PollResult) -> None:
+        """Count consecutive failed system polls; enter / leave down mode."""
+        if j.job != self._system_job:
+            return
+        if result.ok:
+            self._fails.pop(j.device, None)
+            if j.device in self._down:
+                self._down.discard(j.device)
+                self._log.warning("device=%s job=%s: answers again; resuming its other jobs", j.device, j.job)
+            return
+        error = result.error or ""
+        if error == ERR_CANCELLED or error.startswith(ERR_INTERNAL_PREFIX):
+            return  # our stop or our bug: says nothing about the device
+        n = self._fails.get(j.device, 0) + 1
+        self._fails[j.device] = n
+        if n >= self._down_after and j.device not in self._down:
+            self._down.add(j.device)
+            self._log.warning(
+                "device=%s job=%s: down after %d failed polls (%s); skipping its other jobs, polling %s "
+                "with a %.1f s timeout until it answers",
+                j.device, j.job, n, error, j.job, self.down_timeout(j),
+            )
+
     async def _deliver(self, j: PollJob, result: PollResult) -> None:
         skipped = self._pending_skips.pop(j.key, 0)
         self._count(result)
+        self._track_reachability(j, result)
+        result, extra = _split_run_stats(j, result)
+        for s in result.samples:
+            if s.measurement == m.DEVICE and s.tags.get(m.TAG_DEVICE) == j.device:
+                self._device_tags[j.device] = dict(s.tags)
+        own = self_metric(result, j.tags, skipped)
+        if extra:
+            own = Sample(own.measurement, own.tags, {**extra, **own.fields}, own.time)
         try:
-            await self._sink.write((*result.samples, self_metric(result, j.tags, skipped)))
+            await self._sink.write((*result.samples, own))
         except Exception:
             self._log.exception("device=%s job=%s: sink write failed", j.device, j.job)
         if self._on_result is not None:
@@ -337,3 +470,27 @@ class PollScheduler:
             self._failed += 1
             if result.error == ERR_TIMEOUT:
                 self._timeouts += 1
+
+
+@dataclass(frozen=True, slots=True)
+class _DownSkip:
+    """A run not made because its device went down while it waited for a slot."""
+
+
+def _split_run_stats(j: PollJob, result: PollResult) -> tuple[PollResult, dict[str, FieldValue]]:
+    """The result without the collector's ``poller`` samples for this run, and their int fields summed
+    (e.g. ``rates_dropped``), to be merged into the run's own ``poller`` sample."""
+    mine = [
+        s for s in result.samples
+        if s.measurement == m.POLLER and s.tags.get(m.TAG_DEVICE) == j.device and s.tags.get(m.TAG_JOB) == j.job
+    ]
+    if not mine:
+        return result, {}
+    extra: dict[str, FieldValue] = {}
+    for s in mine:
+        for name, value in s.fields.items():
+            if isinstance(value, int) and not isinstance(value, bool):
+                prev = extra.get(name, 0)
+                extra[name] = (prev if isinstance(prev, int) else 0) + value
+    rest = tuple(s for s in result.samples if not any(s is x for x in mine))
+    return replace(result, samples=rest), extra

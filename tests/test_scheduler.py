@@ -26,9 +26,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from collectors.measurements import (
+    DEVICE,
     F_DURATION_MS,
     F_ERROR,
     F_OK,
+    F_RATES_DROPPED,
+    F_REACHABLE,
     F_SKIPPED,
     F_VARBINDS,
     POLLER,
@@ -42,12 +45,14 @@ from collectors.measurements import (
 from collectors.model import PollResult, Sample
 from collectors.scheduler import (
     EPOCH,
+    ERR_DEVICE_DOWN,
     LOGGER_NAME,
     PollJob,
     PollScheduler,
     SchedulerStats,
     next_run,
     phase,
+    request_timeout,
 )
 from collectors.selfmetrics import self_metric
 from tests.servers.snmpd import SnmpdAgent
@@ -565,7 +570,7 @@ IF_DESCR = "1.3.6.1.2.1.2.2.1.2"
 
 async def test_polls_a_real_snmpd_through_pysnmp(snmpd_agent: SnmpdAgent) -> None:
     """Two live targets (v2c, v3 SHA/AES) and a dead one, polled through a tiny stand-in collector facade."""
-    from collectors.measurements import DEVICE, F_REACHABLE, F_UPTIME_S
+    from collectors.measurements import F_UPTIME_S
     from collectors.model import SnmpError
     from collectors.snmp.pysnmp_client import PysnmpEngine
     from lab.snmpsim import free_udp_port
@@ -614,3 +619,196 @@ async def test_polls_a_real_snmpd_through_pysnmp(snmpd_agent: SnmpdAgent) -> Non
         assert gaps and max(gaps) < 0.4 + 0.25, gaps  # the dead device never delayed them
     dead = sink.poller("dead")
     assert dead and all(s.fields[F_OK] == 0 and s.fields[F_ERROR] == "timeout" for s in dead)
+
+
+# --- the per-request timeout that fits the backstop ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("budget", "retries", "expected"),
+    [(10.0, 1, 4.5), (2.0, 1, 0.9), (10.0, 0, 9.5), (110.0, 1, 54.5), (1.0, 3, 0.225)],
+)
+def test_request_timeout_table(budget: float, retries: int, expected: float) -> None:
+    assert request_timeout(budget, retries) == pytest.approx(expected)
+
+
+@given(budget=st.floats(min_value=0.01, max_value=600), retries=st.integers(min_value=0, max_value=10))
+def test_request_timeout_leaves_room_for_every_try(budget: float, retries: int) -> None:
+    t = request_timeout(budget, retries)
+    assert 0 < t * (retries + 1) < budget
+
+
+@pytest.mark.parametrize(("budget", "retries"), [(0.0, 1), (-1.0, 1), (5.0, -1)])
+def test_request_timeout_rejects_bad_input(budget: float, retries: int) -> None:
+    with pytest.raises(ValueError):
+        request_timeout(budget, retries)
+
+
+# --- reachability: the backstop still writes reachable=0; dead devices go into down mode --------------------
+
+SYSTEM, IFACES = "system", "interfaces"
+
+
+@dataclass
+class Fleet:
+    """A run function by (device, job): dead devices hang until cancelled; the rest answer at once."""
+
+    dead: set[str]
+    starts: dict[tuple[str, str], list[float]] = field(default_factory=lambda: defaultdict(list))
+    vendor: str = "juniper"
+
+    async def __call__(self, device: str, job: str) -> PollResult:
+        self.starts[(device, job)].append(time.monotonic())
+        started = datetime.now(UTC)
+        if device in self.dead:
+            await asyncio.sleep(30)
+        tags = {TAG_DEVICE: device, TAG_SITE: "s1", TAG_VENDOR: self.vendor}
+        sample = Sample(DEVICE, tags, {F_REACHABLE: 1}, started) if job == SYSTEM else None
+        return PollResult(device, job, started, 0.001, (sample,) if sample else (), varbinds=2)
+
+
+def device_samples(sink: ListSink, device: str) -> list[Sample]:
+    return [s for s in sink.samples if s.measurement == DEVICE and s.tags[TAG_DEVICE] == device]
+
+
+@pytest.mark.parametrize(
+    ("job", "answered_before", "want_device_sample"),
+    [
+        (SYSTEM, False, True),  # never answered: the job's tags
+        (SYSTEM, True, True),  # answered once: the same series (its vendor tag kept)
+        (IFACES, False, False),  # only the system job speaks for reachability
+    ],
+)
+async def test_backstop_of_a_system_run_writes_reachable_zero(
+    job: str, answered_before: bool, want_device_sample: bool
+) -> None:
+    fleet = Fleet(dead=set() if answered_before else {"r1"})
+    seen: list[PollResult] = []
+    sink = ListSink()
+    jobs = [PollJob("r1", job, 0.3, 0.15, TAGS)]
+    sched = PollScheduler(jobs, fleet, sink, on_result=seen.append, down_after=100)
+    sched.start()
+    if answered_before:
+        await wait_until(lambda: len(seen) >= 1, within=5)
+        fleet.dead.add("r1")
+    await wait_until(lambda: sum(r.error == "timeout" for r in seen) >= 2, within=5)
+    await sched.stop(grace_s=0.1)
+
+    timed_out = [r for r in seen if r.error == "timeout"]
+    for r in timed_out:
+        if not want_device_sample:
+            assert r.samples == ()
+            continue
+        [s] = r.samples
+        assert s.fields == {F_REACHABLE: 0} and s.time == r.started
+        want = {TAG_DEVICE: "r1", TAG_SITE: "s1", TAG_VENDOR: "juniper"} if answered_before else {
+            TAG_DEVICE: "r1", TAG_SITE: TAGS[TAG_SITE], TAG_REGION: TAGS[TAG_REGION], TAG_ROLE: TAGS[TAG_ROLE],
+            TAG_VENDOR: TAGS[TAG_VENDOR]}
+        assert dict(s.tags) == want
+    zeros = [s for s in device_samples(sink, "r1") if s.fields[F_REACHABLE] == 0]
+    assert len(zeros) == (len(timed_out) if want_device_sample else 0)
+
+
+@pytest.mark.parametrize(
+    ("n_dead", "max_concurrency", "down_after"),
+    [
+        (6, 2, 1),  # three times more dead devices than slots
+        (4, 2, 3),  # the default: three failed system polls
+    ],
+)
+async def test_dead_devices_go_down_and_never_starve_a_healthy_one(
+    n_dead: int, max_concurrency: int, down_after: int
+) -> None:
+    interval, backstop, probe = 0.3, 0.2, 0.06
+    dead = [f"d{i}" for i in range(n_dead)]
+    fleet = Fleet(dead=set(dead))
+    sink = ListSink()
+    jobs = [PollJob(d, j, interval, backstop, TAGS) for d in [*dead, "ok"] for j in (SYSTEM, IFACES)]
+    sched = PollScheduler(
+        jobs, fleet, sink, max_concurrency=max_concurrency, down_after=down_after, down_timeout_s=probe
+    )
+    sched.start()
+    await wait_until(lambda: sched.stats.down == n_dead, within=12)
+    t_down = time.monotonic()
+    await asyncio.sleep(1.2)
+
+    # the healthy device keeps its schedule once the dead ones are down
+    for j in (SYSTEM, IFACES):
+        starts = [t for t in fleet.starts[("ok", j)] if t > t_down]
+        gaps = [b - a for a, b in itertools.pairwise(starts)]
+        assert len(starts) >= 3 and max(gaps) < interval + 0.12, (j, gaps)
+    # a down device: only system is polled (short timeout), the rest skipped, counted and reported
+    for d in dead:
+        assert not [t for t in fleet.starts[(d, IFACES)] if t > t_down + 0.05], d
+        assert [t for t in fleet.starts[(d, SYSTEM)] if t > t_down]
+    skips = [s for s in sink.poller() if s.fields.get(F_ERROR) == ERR_DEVICE_DOWN]
+    assert skips and {s.tags[TAG_JOB] for s in skips} == {IFACES}
+    assert all(s.fields[F_OK] == 0 and int(s.fields[F_SKIPPED]) >= 1 for s in skips)
+    assert sched.stats.skipped_down == len(skips)
+    probes = [s for s in sink.poller() if s.tags[TAG_JOB] == SYSTEM and s.tags[TAG_DEVICE] in dead
+              and s.time.timestamp() > time.time() - (time.monotonic() - t_down)]
+    assert probes and all(float(s.fields[F_DURATION_MS]) < backstop * 1000 - 60 for s in probes)
+    for d in dead:
+        assert [s for s in device_samples(sink, d) if s.fields[F_REACHABLE] == 0]
+
+    # a device that answers again gets all its jobs back
+    fleet.dead.discard(dead[0])
+    t_back = time.monotonic()
+    await wait_until(lambda: any(t > t_back for t in fleet.starts[(dead[0], IFACES)]), within=3)
+    assert not sched.is_down(dead[0]) and sched.stats.down == n_dead - 1
+    await sched.stop(grace_s=0.1)
+    # skips are reported in a later sample of the same job (those still pending at stop only in the stats)
+    assert 0 < sum(int(s.fields[F_SKIPPED]) for s in sink.poller()) <= sched.stats.skipped
+
+
+@pytest.mark.parametrize(
+    ("errors", "down_after", "down"),
+    [
+        (["timeout", "timeout", "timeout"], 3, True),
+        (["timeout", "timeout", None, "timeout"], 3, False),  # an answer resets the count
+        (["auth", "auth"], 2, True),
+        (["internal: KeyError"] * 4, 2, False),  # our bug says nothing about the device
+    ],
+)
+async def test_down_mode_counts_consecutive_failed_system_polls(
+    errors: list[str | None], down_after: int, down: bool
+) -> None:
+    outcomes = iter(errors)
+    done: list[str | None] = []
+
+    async def run(device: str, job: str) -> PollResult:
+        err = next(outcomes, errors[-1])
+        done.append(err)
+        if err is not None and err.startswith("internal: "):
+            raise KeyError("bug")
+        return PollResult(device, job, datetime.now(UTC), 0.001, error=err)
+
+    sched = PollScheduler([PollJob("r1", SYSTEM, 0.1, 1.0, TAGS)], run, ListSink(), down_after=down_after)
+    sched.start()
+    await wait_until(lambda: len(done) >= len(errors), within=5)
+    await sched.stop()
+    assert sched.is_down("r1") is down
+    with pytest.raises(ValueError):
+        PollScheduler([], run, ListSink(), down_after=0)
+
+
+async def test_collector_run_stats_merge_into_the_poller_sample() -> None:
+    async def run(device: str, job: str) -> PollResult:
+        at = datetime.now(UTC)
+        data = Sample("interface", {TAG_DEVICE: device}, {"in_octets": 5}, at)
+        stats = Sample(POLLER, {TAG_DEVICE: device, TAG_JOB: job}, {F_RATES_DROPPED: 4}, at)
+        other = Sample(POLLER, {TAG_DEVICE: "someone-else", TAG_JOB: job}, {F_RATES_DROPPED: 9}, at)
+        return PollResult(device, job, at, 0.01, (data, stats, other), varbinds=3)
+
+    seen: list[PollResult] = []
+    sink = ListSink()
+    sched = PollScheduler([PollJob("r1", IFACES, 0.2, 1.0, TAGS)], run, sink, on_result=seen.append)
+    sched.start()
+    await wait_until(lambda: len(seen) >= 1, within=5)
+    await sched.stop()
+    own = [s for s in sink.poller("r1")]
+    assert len(own) == len(seen)
+    assert all(s.fields[F_RATES_DROPPED] == 4 and s.fields[F_OK] == 1 and s.fields[F_VARBINDS] == 3 for s in own)
+    assert all(len(r.samples) == 2 and all(s.tags[TAG_DEVICE] != "r1" or s.measurement != POLLER
+                                           for s in r.samples) for r in seen)
+    assert len(sink.poller("someone-else")) == len(seen)  # not this run's: written as it is
