@@ -8,7 +8,7 @@ import pytest
 
 from collectors.snmp.collect import schema_problems
 from config.errors import ConfigError
-from config.profiles import BUILTIN_DIR, ProfileSet, TableGroup, UnknownProfileError, load_profiles
+from config.profiles import BUILTIN_DIR, ProfileSet, ScalarsGroup, TableGroup, UnknownProfileError, load_profiles
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +117,12 @@ BAD = [
      9, "groups[0].sources[0]", "exactly one of 'free' or 'total'"),
     ("bad regex", "name: x\ndetect:\n  - sys_descr: '(unclosed'\n", 3, "detect[0]", "bad regex"),
     ("yaml syntax", "name: x\ngroups: [\n", 3, "", "YAML syntax"),
+    ("suffix in scalars", "name: x\ngroups:\n  - name: p\n    job: power\n    kind: scalars\n"
+     "    measurement: power\n    fields:\n      battery_v: {oid: 1.3.6.1.4.1.1.0, index_suffix: '.1'}\n",
+     3, "groups[0]", "'index_suffix' belongs in table groups"),
+    ("count and oid", "name: x\ngroups:\n  - name: p\n    job: power\n    kind: scalars\n"
+     "    measurement: power\n    fields:\n      rectifiers_ok: {count: 1.3.6.1.4.1.1.5, oid: 1.3.6.1.4.1.1.6.0}\n",
+     8, "groups[0].fields.rectifiers_ok.sources[0]", "exactly one of 'oid' or 'count'"),
 ]
 
 
@@ -162,3 +168,31 @@ def test_schema_problems_catch_unknown_names(tmp_path: Path) -> None:
     )
     problems = schema_problems(load_profiles([tmp_path]))
     assert len(problems) == 1 and "'cpu_percent' not in device" in problems[0]
+
+
+def test_scalars_group_counts_whole_columns(tmp_path: Path) -> None:
+    """A scalars group's ``count`` source walks its column (``count_columns``); the GET is of the rest."""
+    write(
+        tmp_path,
+        "plant",
+        """\
+name: plant
+groups:
+  - name: power
+    job: power
+    kind: scalars
+    measurement: power
+    fields:
+      battery_v: {oid: 1.3.6.1.4.1.99.1.0, scale: 0.01, type: float}
+      rectifiers_total: {count: 1.3.6.1.4.1.99.5.1.2}
+      rectifiers_ok:
+        sources:
+          - {count: 1.3.6.1.4.1.99.5.1.2, equals: 1}
+          - 1.3.6.1.4.1.99.5.2.0
+""",
+    )
+    [group] = load_profiles([tmp_path]).get("plant").groups
+    assert isinstance(group, ScalarsGroup)
+    assert group.count_columns == ("1.3.6.1.4.1.99.5.1.2",)
+    assert group.scalar_oids == ("1.3.6.1.4.1.99.1.0", "1.3.6.1.4.1.99.5.2.0")
+    assert [s.equals for s in group.fields["rectifiers_ok"].sources] == [1, None]
