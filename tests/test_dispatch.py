@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from alarms.correlate import Topology
 from alarms.dispatch import (
     GRAFANA_CURSOR,
     NOTIFY_CURSOR,
@@ -27,12 +28,18 @@ from alarms.dispatch import (
     point_time,
     status_after,
 )
+from alarms.engine import EngineSettings
+from alarms.maintenance import MaintenanceCalendar
 from alarms.model import AlarmKey, Impact, TicketStatus
 from alarms.notify import Notifier, SmtpChannel, TicketEvent, WebhookChannel
 from alarms.notify.notifier import Channel
+from alarms.service import AlarmService
+from alarms.state_store import Snapshot
 from alarms.tickets.store import SqlTicketStore, TicketChange, open_store
 from collectors import measurements as m
-from collectors.model import Sample
+from collectors.model import DeviceEvent, Sample
+from config.alarms import load_alarms
+from config.loader import load
 from config.tickets import Backoff
 from tests.notify_fixtures import SECRET, Receiver, SmtpServer, receiver, smtp_server  # noqa: F401
 from tests.tickets_fixtures import T0, open_action, service
@@ -354,3 +361,63 @@ async def test_a_kill_between_send_and_cursor_resends_once_with_the_same_id(rece
 def test_channel_protocol_is_met() -> None:
     channel: Channel = WebhookChannel("x", "http://127.0.0.1:1/", b"k", Backoff(), lambda s: None)
     assert channel.name == "x"
+
+
+# --- the alarm pipeline's side: its points before its state, cleared symptoms on the tickets ----------------------
+
+
+@dataclass
+class WatchedStateStore:
+    """The state store port (in memory) that notes, at each save, whether the sink already holds the
+    ``raised`` point of every alarm the saved state has raised."""
+
+    sink: ListSink
+    saves: int = 0
+    saved_before_point: list[AlarmKey] = field(default_factory=list)
+
+    def save(self, snapshot: Snapshot) -> None:
+        self.saves += 1
+        written = {
+            (str(p.tags[m.TAG_DEVICE]), str(p.tags[m.TAG_KIND]), str(p.tags[m.TAG_RESOURCE]))
+            for p in self.sink.samples
+            if p.measurement == m.ALARM and p.fields[m.F_CHANGE] == "raised"
+        }
+        for a in snapshot.engine.alarms():
+            if a.raised_at is not None and (a.key.device, a.key.kind, a.key.resource) not in written:
+                self.saved_before_point.append(a.key)
+
+    def load(self) -> Snapshot | None:
+        return None
+
+
+async def test_the_pipeline_spools_alarm_points_before_saving_and_marks_cleared_symptoms(
+    store: SqlTicketStore,
+) -> None:
+    loaded = load(ROOT / "inventory.yaml", ROOT / "config", env={})
+    inv = loaded.inventory
+    cfg = load_alarms(ROOT / "config" / "alarms.yaml", {d.name for d in inv.devices}, {s.name for s in inv.sites})
+    topo = Topology.from_inventory(inv)
+    sink = ListSink()
+    states = WatchedStateStore(sink)
+    clock = Clock(T0)
+    service = AlarmService(
+        inventory=inv, rules=cfg.rules, settings=EngineSettings.from_config(cfg, 30.0), topology=topo,
+        calendar=MaintenanceCalendar.build((), topo), tickets=store, state_store=states,  # type: ignore[arg-type]
+        sink=sink, clock=clock,
+    )  # fmt: skip
+    port = AlarmKey("agg-sh-mh-01", "interface_down", "ae0")
+    # another root's ticket lists this port's alarm as a symptom
+    listing, _ = store.open_or_get(open_action("core-sh-01", symptoms=()), None, T0)
+    store.attach(AlarmKey("core-sh-01", "device_unreachable", ""), [port], Impact((), 4), T0)
+    await service.on_event(DeviceEvent(port.device, "linkDown", port.resource, T0, severity="major"))
+    for s in range(5, 400, 5):
+        clock.now = T0 + timedelta(seconds=s)
+        if s == 200:
+            await service.on_event(DeviceEvent(port.device, "linkUp", port.resource, clock.now, clears="linkDown"))
+        await service.tick()
+    changes = [str(p.fields[m.F_CHANGE]) for p in sink.samples if p.tags[m.TAG_RESOURCE] == port.resource]
+    assert changes[0] == "raised" and changes[-1] == "cleared", changes
+    assert states.saves > 0 and states.saved_before_point == []  # no state ever got ahead of its points
+    cleared = [c for c in store.changes_since(0) if c.action == "symptom_cleared" and c.ticket_id == listing.id]
+    assert [c.detail["symptom"] for c in cleared] == [str(port)]
+    assert T0 + timedelta(seconds=200) <= cleared[0].time <= clock.now
