@@ -225,13 +225,17 @@ def onu_overlay(vendor: Vendor, items: Sequence[Onu]) -> list[tuple[str, str, st
     return sorted(out, key=lambda r: _key(r[0]))
 
 
+CLI_CAUSES = {1: "LOS", 2: "LOSi/LOBi", 13: "dying-gasp"}  # hwGponDeviceOntLastDownCause → the CLI's words
+
+
 def to_lab_onus(items: Iterable[Onu]) -> tuple[LabOnu, ...]:
     """The same ONUs as the fakenos SSH OLT's table (serial as the CLI shows it: 16 hex digits)."""
     out: list[LabOnu] = []
     for o in items:
         desc = f"lab-{o.pon}-{o.onu_id}"
         if not o.online or o.rx_dbm is None:
-            out.append(LabOnu(o.pon, o.onu_id, o.serial.hex().upper(), False, description=desc))
+            out.append(LabOnu(o.pon, o.onu_id, o.serial.hex().upper(), False, description=desc,
+                              last_down_cause=CLI_CAUSES.get(o.down_cause, "")))
             continue
         out.append(
             LabOnu(
