@@ -40,6 +40,7 @@ SITES = {
     "chongming-bts-07": SiteInfo("chongming-bts-07", "sh-north", "rural", "上海市崇明区陈家镇裕安路 88 号"),
 }
 LIMITS = {"urban": timedelta(hours=24), "rural": timedelta(hours=48)}
+TEAMS = ("field-east", "field-north", "field-west")  # the inventory's field teams (field-west has no tickets)
 TEAM_SITE = {"field-east": ("sh-east", "pudong-olt-room"), "field-north": ("sh-north", "chongming-bts-07"),
              None: ("sh-west", "nowhere")}
 
@@ -94,7 +95,7 @@ def world(language: str = "zh-CN") -> Iterator[World]:
             "tech-north": issue(ts, "wang.fang", ApiRole.TECHNICIAN, "field-north", NOW, CHEAP),
         }
         app = create_app(store, ts, lambda: NOW, language, sites=SITES,
-                         repair_deadline=deadline_by_site_class(SITES, LIMITS))
+                         repair_deadline=deadline_by_site_class(SITES, LIMITS), teams=TEAMS)
         try:
             yield World(Path(d), store, token_file, tokens, app)
         finally:

@@ -12,7 +12,7 @@ import pytest
 from alarms.api.cli import add_api_command, add_ticket_commands, add_token_commands, tickets_command, tokens_command
 from alarms.api.tokens import ApiRole, Authenticator, FileTokenStore, Principal
 from alarms.model import TicketStatus
-from tests.api_world import CHEAP, NOW, World, world
+from tests.api_world import CHEAP, NOW, TEAMS, World, world
 
 
 def parser() -> argparse.ArgumentParser:
@@ -32,7 +32,7 @@ def w() -> Iterator[World]:
 
 def run_tickets(w: World, *argv: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
-    code = tickets_command(parser().parse_args(["tickets", *argv]), w.store, lambda: NOW, out, err)
+    code = tickets_command(parser().parse_args(["tickets", *argv]), w.store, lambda: NOW, out, err, TEAMS)
     return code, out.getvalue(), err.getvalue()
 
 
@@ -71,6 +71,72 @@ def test_ack_and_resolve(w: World, before: TicketStatus, argv: list[str], code: 
         assert stored.audit[-1].actor == "li.na"
     if "--note" in argv:
         assert [n.text for n in stored.notes] == ["更换光模块后恢复"]
+
+
+@pytest.mark.parametrize(("before", "argv"), [
+    (TicketStatus.CLOSED, ["resolve", "--note", "太晚了"]),
+    (TicketStatus.RESOLVED, ["ack", "--note", "on my way"]),
+    (TicketStatus.OPEN, ["resolve", "--note", "   "]),
+])
+def test_a_refused_move_keeps_no_note(w: World, before: TicketStatus, argv: list[str]) -> None:
+    t = w.ticket("field-east", before)
+    code, _, err = run_tickets(w, *argv, str(t.id))
+    assert code == 2 and f"ticket {t.id}" in err
+    assert w.store.get(t.id) == t
+
+
+@pytest.mark.parametrize(("before", "argv", "code", "reported"), [
+    (TicketStatus.OPEN, ["--reported-at", "2026-11-25T09:30+08:00", "--reference", "10000-42", "--contact", "王先生"],
+     0, "2026-11-25T01:30:00+00:00"),
+    (TicketStatus.RESOLVED, ["--reported-at", "2026-11-25T01:00:00Z"], 0, "2026-11-25T01:00:00+00:00"),
+    (TicketStatus.OPEN, ["--reported-at", "2026-11-25T09:30"], 2, None),  # no offset
+    (TicketStatus.OPEN, ["--reported-at", "2026-11-25T11:30+08:00"], 2, None),  # after now (10:00 Shanghai)
+    (TicketStatus.OPEN, ["--reported-at", "yesterday"], 2, None),
+    (TicketStatus.CLOSED, ["--reported-at", "2026-11-25T01:00:00Z"], 2, None),
+])
+def test_complaint(w: World, before: TicketStatus, argv: list[str], code: int, reported: str | None) -> None:
+    t = w.ticket("field-east", before)
+    got, out, err = run_tickets(w, "complaint", str(t.id), *argv, "--as", "noc.chen")
+    assert got == code, err
+    stored = w.store.get(t.id)
+    assert stored is not None
+    if reported is None:
+        assert stored == t
+        return
+    assert stored.clock.reported is not None and stored.clock.reported.isoformat() == reported
+    entry = stored.audit[-1]
+    assert (entry.actor, entry.action, entry.detail["reported"]) == ("noc.chen", "complaint_linked", reported)
+    if "--reference" in argv:
+        assert (entry.detail["reference"], entry.detail["contact"]) == ("10000-42", "王先生")
+    assert out.split()[0] == str(t.id)
+
+
+@pytest.mark.parametrize(("team", "to", "code"), [
+    ("field-east", "field-north", 0),
+    (None, "field-east", 0),  # a ticket with no team is assignable
+    ("field-east", "field-east", 0),  # no change: no audit entry
+    ("field-east", "field-nowhere", 2),  # not a team of the inventory
+])
+def test_assign(w: World, team: str | None, to: str, code: int) -> None:
+    t = w.ticket(team)
+    got, _, err = run_tickets(w, "assign", str(t.id), to, "--as", "noc.chen")
+    assert got == code, err
+    stored = w.store.get(t.id)
+    assert stored is not None
+    if code != 0 or team == to:
+        assert stored == t
+        return
+    assert stored.team == to and stored.audit[-1].actor == "noc.chen" and stored.audit[-1].action == "assigned"
+
+
+def test_show_tells_cleared_alarms(w: World) -> None:
+    t = w.ticket("field-east")
+    (symptom,) = t.symptoms
+    assert w.store.mark_cleared(str(symptom), NOW) == [t.id]
+    code, out, _ = run_tickets(w, "show", str(t.id))
+    assert code == 0
+    assert f"symptom     {symptom}  (cleared {NOW.isoformat()})" in out
+    assert f"root cause  {t.root}\n" in out  # the root is still active
 
 
 def test_tokens_add_list_remove(w: World) -> None:

@@ -5,12 +5,13 @@ Real SQLite ticket store (tests/api_world.py); every case makes its own fresh ti
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
 from alarms.model import TicketStatus
-from tests.api_world import World, world
+from tests.api_world import NOW, World, world
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -35,6 +36,9 @@ ENDPOINTS: dict[str, tuple[str, str, dict[str, str] | None, TicketStatus, Ticket
     "resolve": ("POST", "/resolve", None, TicketStatus.IN_PROGRESS, TicketStatus.RESOLVED),
     "close": ("POST", "/close", {"cause_code": "fiber_cut"}, TicketStatus.RESOLVED, TicketStatus.CLOSED),
     "reopen": ("POST", "/reopen", None, TicketStatus.CLOSED, TicketStatus.OPEN),
+    "complaint": ("POST", "/complaints", {"reported_at": "2026-11-25T09:00:00+08:00", "reference": "10000-7"},
+                  TicketStatus.OPEN, TicketStatus.OPEN),
+    "assign": ("POST", "/assign", {"team": "field-west"}, TicketStatus.OPEN, TicketStatus.OPEN),
 }
 
 # role × endpoint → expected status for a ticket of: (the caller's team, another team, no team).
@@ -43,14 +47,17 @@ MATRIX: dict[str, dict[str, tuple[int, int, int]]] = {
     "noc": {
         "get": (200, 200, 200), "ack": (200, 200, 200), "progress": (200, 200, 200), "notes": (200, 200, 200),
         "resolve": (200, 200, 200), "close": (200, 200, 200), "reopen": (200, 200, 200),
+        "complaint": (200, 200, 200), "assign": (200, 200, 200),
     },
     "auditor": {
         "get": (200, 200, 200), "ack": (403, 403, 403), "progress": (403, 403, 403), "notes": (403, 403, 403),
         "resolve": (403, 403, 403), "close": (403, 403, 403), "reopen": (403, 403, 403),
+        "complaint": (403, 403, 403), "assign": (403, 403, 403),
     },
     "tech-east": {
         "get": (200, 404, 404), "ack": (200, 404, 404), "progress": (200, 404, 404), "notes": (200, 404, 404),
         "resolve": (200, 404, 404), "close": (200, 404, 404), "reopen": (403, 403, 403),
+        "complaint": (403, 403, 403), "assign": (403, 403, 403),
     },
 }
 TARGETS = {"own": "field-east", "other": "field-north", "no team": None}
@@ -160,9 +167,20 @@ def test_healthz_needs_no_token(client: TestClient) -> None:
     ("notes", TicketStatus.OPEN, {"text": "a\u0000b"}, 422),
     ("notes", TicketStatus.OPEN, {"text": "x" * 4001}, 422),
     ("notes", TicketStatus.OPEN, {"text": "ok", "extra": "field"}, 422),
+    ("complaints", TicketStatus.CLOSED, {"reported_at": "2026-11-25T01:00:00Z"}, 409),  # reopen it first
+    ("complaints", TicketStatus.OPEN, {"reported_at": "2026-11-25T09:00:00"}, 422),  # no UTC offset
+    ("complaints", TicketStatus.OPEN, {"reported_at": "2026-11-25T02:00:01Z"}, 422),  # after now
+    ("complaints", TicketStatus.OPEN, {"reported_at": "1999-12-31T23:59:59Z"}, 422),
+    ("complaints", TicketStatus.OPEN, {"reported_at": "9999-12-31T23:59:59-23:59"}, 422),
+    ("complaints", TicketStatus.OPEN, {"reported_at": "2026-11-25T01:00:00Z", "reference": "a\u0000b"}, 422),
+    ("complaints", TicketStatus.OPEN, {"reported_at": "2026-11-25T01:00:00Z", "contact": "x" * 201}, 422),
+    ("complaints", TicketStatus.OPEN, {}, 422),
+    ("assign", TicketStatus.OPEN, {"team": "field-nowhere"}, 422),  # not a team of the inventory
+    ("assign", TicketStatus.OPEN, {"team": ""}, 422),
+    ("assign", TicketStatus.OPEN, {"team": "field-west", "extra": 1}, 422),
 ])
 def test_conflicts_and_bad_bodies(w: World, client: TestClient, endpoint: str, before: TicketStatus,
-                                  body: dict[str, str] | None, expected: int) -> None:
+                                  body: dict[str, object] | None, expected: int) -> None:
     ticket = w.ticket("field-east", before)
     r = client.post(f"/api/tickets/{ticket.id}/{endpoint}", headers=w.headers("noc"), json=body)
     assert r.status_code == expected, r.text
@@ -236,3 +254,47 @@ def test_listing_filters_and_team_scope() -> None:
         ]
         for who, query, expected in cases:
             assert _ids(c, w, who, query) == expected, (who, query)
+
+
+def test_alarm_states_show_what_cleared(w: World, client: TestClient) -> None:
+    t = w.ticket("field-east")
+    (symptom,) = t.symptoms
+    cleared = NOW + timedelta(minutes=7)
+    cases: list[tuple[str, list[tuple[str, str | None]]]] = [
+        ("raised", [("active", None), ("active", None)]),
+        ("symptom cleared", [("active", None), ("cleared", "2026-11-25T02:07:00Z")]),
+        ("root cleared", [("cleared", "2026-11-25T02:09:00Z"), ("cleared", "2026-11-25T02:07:00Z")]),
+    ]
+    for step, expected in cases:
+        if step == "symptom cleared":
+            assert w.store.mark_cleared(str(symptom), cleared) == [t.id]
+        if step == "root cleared":
+            assert w.store.restore(t.root, cleared + timedelta(minutes=2)) is not None
+        for path in (f"/api/tickets/{t.id}", "/api/tickets?status=open&status=resolved&limit=500"):
+            body = client.get(path, headers=w.headers("tech-east")).json()
+            ticket = body if "items" not in body else next(x for x in body["items"] if x["id"] == t.id)
+            assert [(a["state"], a["cleared_at"]) for a in ticket["alarms"]] == expected, (step, path)
+            assert ticket["root"]["state"] == expected[0][0]
+    assert client.get(f"/api/tickets/{t.id}", headers=w.headers("tech-east")).json()["status"] == "resolved"
+
+
+@pytest.mark.parametrize("who", ["noc", "auditor", "tech-east"])
+def test_cause_codes(w: World, client: TestClient, who: str) -> None:
+    r = client.get("/api/causes", headers=w.headers(who))
+    assert r.status_code == 200, r.text
+    got = {c["code"]: c for c in r.json()}
+    assert set(got) == set(w.store.causes)
+    assert got["fiber_cut"]["zh"] == w.store.causes["fiber_cut"].zh
+    assert [c for c, v in got.items() if v["excluded_from_sla"]] == [
+        c for c, v in w.store.causes.items() if v.excluded_from_sla]
+    assert client.get("/api/causes").status_code == 401
+
+
+def test_a_ticket_with_no_team_reaches_the_team_it_is_assigned_to(w: World, client: TestClient) -> None:
+    t = w.ticket(None)
+    assert client.get(f"/api/tickets/{t.id}", headers=w.headers("tech-east")).status_code == 404
+    r = client.post(f"/api/tickets/{t.id}/assign", headers=w.headers("noc"), json={"team": "field-east"})
+    assert r.status_code == 200 and r.json()["team"] == "field-east"
+    assert client.get(f"/api/tickets/{t.id}", headers=w.headers("tech-east")).status_code == 200
+    assert r.json()["audit"][-1] == {"actor": "noc-duty", "time": "2026-11-25T02:00:00Z", "action": "assigned",
+                                     "detail": {"team": "field-east"}}

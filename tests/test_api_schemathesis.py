@@ -14,6 +14,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import Case
 from schemathesis.core.result import Ok
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from alarms.model import TicketStatus
 from tests.api_world import World, serve, world
@@ -23,7 +24,15 @@ OPERATIONS = {
     "POST /api/tickets/{ticket_id}/ack", "POST /api/tickets/{ticket_id}/progress",
     "POST /api/tickets/{ticket_id}/resolve", "POST /api/tickets/{ticket_id}/reopen",
     "POST /api/tickets/{ticket_id}/notes", "POST /api/tickets/{ticket_id}/close",
+    "POST /api/tickets/{ticket_id}/complaints", "POST /api/tickets/{ticket_id}/assign", "GET /api/causes",
 }
+RANGE_422 = {
+    "POST /api/tickets/{ticket_id}/complaints": "reported_at must lie between",
+    "POST /api/tickets/{ticket_id}/assign": "unknown team",
+}
+"""What the spec cannot say: a ``reported_at`` outside [2000-01-01, now], a team the inventory does not have.
+Schema-valid data for these operations may get exactly that 422 (the problem detail tells which), nothing
+else."""
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +61,13 @@ def test_no_server_error(live: tuple[World, str], who: str) -> None:
         @given(case=operation.as_strategy())
         @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         def check(case: Case[Any]) -> None:
-            case.call_and_validate(base_url=base, headers=headers)
+            refusal = RANGE_422.get(case.operation.label)
+            if refusal is None:
+                case.call_and_validate(base_url=base, headers=headers)
+                return
+            r = case.call_and_validate(base_url=base, headers=headers, excluded_checks=[positive_data_acceptance])
+            if r.status_code == 422 and case.meta is not None and case.meta.generation.mode.is_positive:
+                assert r.json()["detail"].startswith(refusal), r.text
 
         check()
     assert seen == OPERATIONS

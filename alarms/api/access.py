@@ -4,7 +4,8 @@
 * ``auditor`` reads every ticket and changes none (403);
 * ``technician`` reads and changes only the tickets of their own team; another team's ticket (or one with no
   team yet) answers 404, exactly as a ticket that does not exist, so ticket ids of other teams do not leak.
-  Technicians may acknowledge, start work, add notes, resolve and close; reopening is the NOC's (403).
+  Technicians may acknowledge, start work, add notes, resolve and close; reopening, assigning a team and
+  linking a customer complaint are the NOC's (403).
 """
 
 from __future__ import annotations
@@ -25,12 +26,14 @@ class Action(StrEnum):
     RESOLVE = "resolve"
     CLOSE = "close"
     REOPEN = "reopen"
+    ASSIGN = "assign"
+    COMPLAINT = "link complaints to"
 
 
 ALLOWED: Mapping[ApiRole, frozenset[Action]] = MappingProxyType({
     ApiRole.NOC: frozenset(Action),
     ApiRole.AUDITOR: frozenset({Action.READ}),
-    ApiRole.TECHNICIAN: frozenset(Action) - {Action.REOPEN},
+    ApiRole.TECHNICIAN: frozenset(Action) - {Action.REOPEN, Action.ASSIGN, Action.COMPLAINT},
 })
 
 

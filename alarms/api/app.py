@@ -1,14 +1,15 @@
 """The ticket API (FastAPI) and the technician page it serves.
 
-``create_app(store, tokens, clock, language)`` wires a :class:`~alarms.model.TicketStore`, a token store, an
-injected clock (aware UTC) and the page's default language; nothing here is global. Roles and what each may
+``create_app(store, tokens, clock, language, teams=…)`` wires a :class:`~alarms.api.desk.TicketDesk` (the
+ticket store), a token store, an injected clock (aware UTC), the page's default language and the inventory's
+field team names (what a ticket may be assigned to); nothing here is global. Roles and what each may
 do: :mod:`alarms.api.access`. Errors: :mod:`alarms.api.problems`.
 """
 
 
 import logging
-from collections.abc import Callable, Mapping
-from datetime import datetime
+from collections.abc import Callable, Collection, Mapping
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path as FsPath
 from typing import Annotated, Any
@@ -21,9 +22,22 @@ from fastapi.staticfiles import StaticFiles
 from alarms.api import problems
 from alarms.api.access import Action, may, sees, team_filter
 from alarms.api.context import RepairDeadline, SiteInfo, no_deadline
-from alarms.api.schemas import CloseIn, Health, MeOut, NoteIn, TicketOut, TicketPage, ticket_out
+from alarms.api.desk import TicketDesk
+from alarms.api.schemas import (
+    AssignIn,
+    CauseOut,
+    CloseIn,
+    ComplaintIn,
+    Health,
+    MeOut,
+    NoteIn,
+    TicketOut,
+    TicketPage,
+    cause_out,
+    ticket_out,
+)
 from alarms.api.tokens import Authenticator, Principal, TokenStore
-from alarms.model import InvalidTransition, Ticket, TicketStatus, TicketStore
+from alarms.model import InvalidTransition, Ticket, TicketStatus
 
 log = logging.getLogger("netqos.api")
 
@@ -34,6 +48,7 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
+EARLIEST_REPORT = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def _static_dir() -> FsPath:
@@ -41,7 +56,7 @@ def _static_dir() -> FsPath:
 
 
 def create_app(
-    store: TicketStore,
+    store: TicketDesk,
     tokens: TokenStore,
     clock: Clock,
     language: str = "zh-CN",
@@ -49,8 +64,11 @@ def create_app(
     sites: Mapping[str, SiteInfo] | None = None,
     repair_deadline: RepairDeadline = no_deadline,
     timezone: str = "Asia/Shanghai",
+    teams: Collection[str] = (),
 ) -> FastAPI:
+    """``teams``: the inventory's field team names; assigning to any other name is refused (422)."""
     site_map: Mapping[str, SiteInfo] = sites or {}
+    known_teams = frozenset(teams)
     auth = Authenticator(tokens)
     bearer = HTTPBearer(auto_error=False, description="an API token: `Authorization: Bearer nqt_…`")
     app = FastAPI(
@@ -81,7 +99,11 @@ def create_app(
         return ticket
 
     def out(ticket: Ticket) -> TicketOut:
-        return ticket_out(ticket, site_map, repair_deadline(ticket))
+        return out_all([ticket])[0]
+
+    def out_all(tickets: list[Ticket]) -> list[TicketOut]:
+        states = store.symptoms_of([t.id for t in tickets if t.symptoms])
+        return [ticket_out(t, site_map, repair_deadline(t), states.get(t.id, ())) for t in tickets]
 
     def change(who: Principal, ticket_id: int, action: Action, fn: Callable[[], Ticket]) -> TicketOut:
         visible(who, ticket_id, action)
@@ -126,7 +148,7 @@ def create_app(
         empty = empty or any("\x00" in (v or "") for v in (region, team))  # no name holds NUL (PostgreSQL: error)
         found = [] if empty else store.list(status=tuple(status), team=effective_team, region=region,
                                              limit=limit, offset=offset)
-        return TicketPage(items=[out(t) for t in found if sees(who, t)], limit=limit, offset=offset)
+        return TicketPage(items=out_all([t for t in found if sees(who, t)]), limit=limit, offset=offset)
 
     @app.get("/api/tickets/{ticket_id}", response_model=TicketOut, tags=["tickets"],
              responses=problems.problem_doc(404, 422))
@@ -150,6 +172,30 @@ def create_app(
     def close(who: Caller, ticket_id: TicketId, body: CloseIn) -> TicketOut:
         return change(who, ticket_id, Action.CLOSE, lambda: store.transition(
             ticket_id, TicketStatus.CLOSED, who.name, clock(), cause_code=body.cause_code))
+
+    @app.post("/api/tickets/{ticket_id}/complaints", response_model=TicketOut, tags=["tickets"], responses=writes,
+              summary="Link a customer complaint (NOC only)")
+    def link_complaint(who: Caller, ticket_id: TicketId, body: ComplaintIn) -> TicketOut:
+        visible(who, ticket_id, Action.COMPLAINT)  # 403/404 first
+        now = clock()
+        if not EARLIEST_REPORT <= body.reported_at <= now:
+            raise HTTPException(422, f"reported_at must lie between {EARLIEST_REPORT.date()} and now "
+                                     f"({now.isoformat()})")
+        return change(who, ticket_id, Action.COMPLAINT, lambda: store.link_complaint(
+            ticket_id, body.reported_at, who.name, now, reference=body.reference or "", contact=body.contact or ""))
+
+    @app.post("/api/tickets/{ticket_id}/assign", response_model=TicketOut, tags=["tickets"], responses=writes,
+              summary="Assign a field team (NOC only)")
+    def assign(who: Caller, ticket_id: TicketId, body: AssignIn) -> TicketOut:
+        visible(who, ticket_id, Action.ASSIGN)  # 403/404 before saying which teams exist
+        if body.team not in known_teams:
+            raise HTTPException(422, f"unknown team {body.team!r}: known teams are "
+                                     f"{', '.join(sorted(known_teams)) or '(none configured)'}")
+        return change(who, ticket_id, Action.ASSIGN, lambda: store.assign(ticket_id, body.team, who.name, clock()))
+
+    @app.get("/api/causes", response_model=list[CauseOut], tags=["meta"], summary="Cause codes to close with")
+    def causes(who: Caller) -> list[CauseOut]:
+        return [cause_out(c) for c in store.causes.values()]
 
     static = _static_dir()
     page = (static / "index.html").read_text(encoding="utf-8").replace("{{LANG}}", language)

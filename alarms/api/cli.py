@@ -1,4 +1,4 @@
-"""``netqos tickets list|show|ack|resolve``, ``netqos tokens add|list|remove`` and ``netqos api``: the
+"""``netqos tickets list|show|ack|resolve|complaint|assign``, ``netqos tokens add|list|remove`` and ``netqos api``: the
 argparse pieces and the commands; the composition root (netqos/cli.py, netqos/app.py) opens the store and
 the token file and calls these. Exit status: 0 done, 1 no such ticket/token, 2 refused (lifecycle, bad input).
 """
@@ -8,15 +8,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
 from fastapi import FastAPI
 
+from alarms.api.desk import TicketDesk
 from alarms.api.tokens import PRODUCTION_KDF, ApiRole, KdfParams, TokenError, TokenStore, issue
-from alarms.model import InvalidTransition, Ticket, TicketStatus, TicketStore
+from alarms.model import InvalidTransition, Ticket, TicketStatus
+from alarms.tickets.store import SymptomState
 
 DEFAULT_TOKEN_FILE = Path("var/api-tokens.json")
 
@@ -39,7 +41,18 @@ def add_ticket_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
         p = tsub.add_parser(name, help=text)
         p.add_argument("id", type=int)
         p.add_argument("--as", dest="actor", default=None, help="who (default: $USER)")
-        p.add_argument("--note", help="add this note too")
+        p.add_argument("--note", help="add this note too (kept only if the move is allowed)")
+    complaint = tsub.add_parser("complaint", help="link a customer complaint (the repair clock counts from it)")
+    complaint.add_argument("id", type=int)
+    complaint.add_argument("--reported-at", required=True, metavar="ISO",
+                           help="when the customer reported it, with a UTC offset (e.g. 2026-11-25T09:30+08:00)")
+    complaint.add_argument("--reference", default="", help="e.g. the hotline's case number")
+    complaint.add_argument("--contact", default="", help="who reported it and how to reach them")
+    complaint.add_argument("--as", dest="actor", default=None, help="who (default: $USER)")
+    assign = tsub.add_parser("assign", help="assign a field team of the inventory")
+    assign.add_argument("id", type=int)
+    assign.add_argument("team")
+    assign.add_argument("--as", dest="actor", default=None, help="who (default: $USER)")
     return tickets
 
 
@@ -76,13 +89,14 @@ def _summary(t: Ticket) -> dict[str, object]:
             "site": t.site, "title": t.title, "detected": t.clock.detected.isoformat()}
 
 
-def _show(t: Ticket, out: TextIO) -> None:
+def _show(t: Ticket, symptoms: Sequence[SymptomState], out: TextIO) -> None:
     c = t.clock
     out.write(f"ticket #{t.id}  {t.status.value}  P{t.priority}  {t.title}\n")
     out.write(f"  team {t.team or '-'}  region {t.region}  site {t.site}\n")
-    out.write(f"  root cause  {t.root}\n")
+    cleared = {str(s.key): s.cleared_at for s in symptoms}
+    out.write(f"  root cause  {t.root}{_state(t.clock.restored)}\n")
     for k in t.symptoms:
-        out.write(f"  symptom     {k}\n")
+        out.write(f"  symptom     {k}{_state(cleared.get(str(k)))}\n")
     for s in t.services:
         out.write(f"  affects     {s.customer} {s.service_id} ({s.service_class}, {s.subscribers}) via {s.via}\n")
     for name in ("detected", "reported", "acknowledged", "restored", "closed"):
@@ -98,8 +112,25 @@ def _show(t: Ticket, out: TextIO) -> None:
         out.write(f"  audit       {a.time.isoformat()} {a.actor} {a.action} {detail}".rstrip() + "\n")
 
 
-def tickets_command(args: argparse.Namespace, store: TicketStore, now: Callable[[], datetime], out: TextIO,
-                    err: TextIO) -> int:
+def _state(cleared_at: datetime | None) -> str:
+    return "" if cleared_at is None else f"  (cleared {cleared_at.isoformat()})"
+
+
+def _reported_at(text: str, now: datetime) -> datetime:
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"--reported-at {text!r} is not an ISO 8601 time") from None
+    if t.tzinfo is None or t.utcoffset() is None:
+        raise ValueError(f"--reported-at {text!r} has no UTC offset (e.g. 2026-11-25T09:30+08:00)")
+    if t > now:
+        raise ValueError(f"--reported-at {text!r} is in the future")
+    return t
+
+
+def tickets_command(args: argparse.Namespace, store: TicketDesk, now: Callable[[], datetime], out: TextIO,
+                    err: TextIO, teams: Collection[str] = ()) -> int:
+    """``teams``: the inventory's field team names (``assign`` refuses any other)."""
     cmd = args.tickets_command
     if cmd == "list":
         statuses = [TicketStatus(s) for s in args.status] or (
@@ -122,14 +153,22 @@ def tickets_command(args: argparse.Namespace, store: TicketStore, now: Callable[
                       out, ensure_ascii=False, indent=2)
             out.write("\n")
         else:
-            _show(ticket, out)
+            _show(ticket, store.symptoms_of([ticket.id]).get(ticket.id, ()), out)
         return 0
     actor = args.actor or os.environ.get("USER") or "cli"
-    to = {"ack": TicketStatus.ACKNOWLEDGED, "resolve": TicketStatus.RESOLVED}[cmd]
     try:
-        if args.note:
-            store.add_note(ticket.id, actor, args.note, now())
-        ticket = store.transition(ticket.id, to, actor, now())
+        if cmd == "complaint":
+            when = now()
+            ticket = store.link_complaint(ticket.id, _reported_at(args.reported_at, when), actor, when,
+                                          reference=args.reference, contact=args.contact)
+        elif cmd == "assign":
+            if args.team not in teams:
+                known = ", ".join(sorted(teams)) or "(none configured)"
+                raise ValueError(f"unknown team {args.team!r}: known teams are {known}")
+            ticket = store.assign(ticket.id, args.team, actor, now())
+        else:
+            to = {"ack": TicketStatus.ACKNOWLEDGED, "resolve": TicketStatus.RESOLVED}[cmd]
+            ticket = store.transition(ticket.id, to, actor, now(), note=args.note or None)
     except (InvalidTransition, ValueError) as e:
         err.write(f"netqos: ticket {args.id}: {e}\n")
         return 2

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from alarms.api.context import SiteInfo
 from alarms.model import AlarmKey, Ticket, TicketStatus
+from alarms.tickets.causes import CauseCode
+from alarms.tickets.store import SymptomState
 
 
 class _Out(BaseModel):
@@ -33,6 +35,8 @@ class AlarmOut(_Out):
     kind: str
     resource: str
     role: Literal["root", "symptom"]
+    state: Literal["active", "cleared"]
+    cleared_at: datetime | None = Field(description="UTC; the root: the ticket's restored time")
 
 
 class ServiceOut(_Out):
@@ -97,6 +101,13 @@ class TicketOut(_Out):
     audit: list[AuditOut]
 
 
+class CauseOut(_Out):
+    code: str
+    zh: str
+    en: str
+    excluded_from_sla: bool
+
+
 class TicketPage(_Out):
     items: list[TicketOut]
     limit: int
@@ -131,13 +142,39 @@ class CloseIn(BaseModel):
     cause_code: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$", description="e.g. fiber_cut, power")
 
 
-def _alarm(key: AlarmKey, role: Literal["root", "symptom"]) -> AlarmOut:
-    return AlarmOut(key=str(key), device=key.device, kind=key.kind, resource=key.resource, role=role)
+TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+"""One line of text: no control characters (no NUL: PostgreSQL text cannot hold it)."""
 
 
-def ticket_out(t: Ticket, sites: Mapping[str, SiteInfo], deadline: datetime | None) -> TicketOut:
+class ComplaintIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", regex_engine="python-re")
+    reported_at: AwareDatetime = Field(description="when the customer reported the fault (with a UTC offset)")
+    reference: str | None = Field(default=None, max_length=64, pattern=TEXT_PATTERN,
+                                  description="e.g. the hotline's case number")
+    contact: str | None = Field(default=None, max_length=200, pattern=TEXT_PATTERN,
+                                description="who reported it and how to reach them")
+
+
+class AssignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", regex_engine="python-re")
+    team: str = Field(min_length=1, max_length=64, pattern=TEXT_PATTERN, description="a field team of the inventory")
+
+
+def cause_out(c: CauseCode) -> CauseOut:
+    return CauseOut(code=c.code, zh=c.zh, en=c.en, excluded_from_sla=c.excluded_from_sla)
+
+
+def _alarm(key: AlarmKey, role: Literal["root", "symptom"], cleared_at: datetime | None) -> AlarmOut:
+    return AlarmOut(key=str(key), device=key.device, kind=key.kind, resource=key.resource, role=role,
+                    state="active" if cleared_at is None else "cleared", cleared_at=cleared_at)
+
+
+def ticket_out(t: Ticket, sites: Mapping[str, SiteInfo], deadline: datetime | None,
+               symptoms: Sequence[SymptomState] = ()) -> TicketOut:
+    """``symptoms``: the ticket's symptom states (their clear times); a symptom not among them is active."""
     info = sites.get(t.site)
-    root = _alarm(t.root, "root")
+    cleared = {str(s.key): s.cleared_at for s in symptoms}
+    root = _alarm(t.root, "root", t.clock.restored)
     services = [ServiceOut(service_id=s.service_id, customer=s.customer, service_class=s.service_class,
                            subscribers=s.subscribers, via=s.via) for s in t.services]
     return TicketOut(
@@ -151,7 +188,7 @@ def ticket_out(t: Ticket, sites: Mapping[str, SiteInfo], deadline: datetime | No
         site=SiteOut(name=t.site, region=info.region if info else t.region,
                      site_class=info.site_class if info else None, address=info.address if info else None),
         root=root,
-        alarms=[root, *(_alarm(k, "symptom") for k in t.symptoms)],
+        alarms=[root, *(_alarm(k, "symptom", cleared.get(str(k))) for k in t.symptoms)],
         impact=ImpactOut(priority=t.priority, customers=list(dict.fromkeys(s.customer for s in t.services)),
                          subscribers=sum(s.subscribers for s in t.services), services=services),
         clock=ClockOut(detected=t.clock.detected, reported=t.clock.reported, acknowledged=t.clock.acknowledged,

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -130,7 +130,8 @@ def _service_row(s: AffectedService) -> ServiceRow:
 
 
 def _iso(t: datetime) -> str:
-    return t.isoformat()
+    """Times in audit details: ISO 8601 in UTC, whatever zone they came in."""
+    return t.astimezone(UTC).isoformat()
 
 
 _LOAD = (
