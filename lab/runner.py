@@ -40,7 +40,7 @@ from typing import Literal, TextIO
 
 from config.models import Inventory
 from lab import ssh
-from lab.baseline import healthy
+from lab.baseline import healthy, traffic
 from lab.gen_olt import OnuPlan, onu_overlay, plan_onus, to_lab_onus
 from lab.network import LAB_OLTS, LAB_RECORDINGS, LabDevice, default_recordings_dir, lab_devices, onu_plan
 from lab.recordings import Record, live_recording, parse
@@ -356,7 +356,12 @@ def _onu_records(plan: OnuPlan | None) -> list[Record]:
 def _write_data(paths: LabPaths, device: LabDevice, recordings_dir: Path, epoch: int, plan: OnuPlan | None) -> None:
     source = recordings_dir / f"{device.recording}.snmprec"
     raw = source.read_text(encoding="iso-8859-1")
-    extra = [*healthy(parse(raw), device.watched), *_onu_records(plan)]  # ONU tables win where both set a port
+    records = parse(raw)
+    extra = [  # ONU tables win where they set a port too
+        *healthy(records, device.watched),
+        *traffic(records, device.watched, device.name),
+        *_onu_records(plan),
+    ]
     text = live_recording(raw, device.name, epoch, extra=extra)
     data_dir = paths.data_dir(device.name)
     data_dir.mkdir(parents=True, exist_ok=True)

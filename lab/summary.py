@@ -19,6 +19,20 @@ def query(url: str, db: str, q: str) -> list[dict[str, Any]]:
     return series
 
 
+def points_written(url: str, db: str, where: str) -> dict[str, int]:
+    """Points per measurement of the schema (:data:`collectors.measurements.SCHEMA`, in its order).
+
+    InfluxQL has no count of points, only of a field's values: ``count(*)`` counts each field, and a point's
+    measurement always carries at least one field, so the largest of those counts is the number of points
+    (exact when some field is in every point, as ``reachable``, ``oper_status``, ``status``… are)."""
+    out: dict[str, int] = {}
+    for meas in m.SCHEMA:
+        rows = query(url, db, f'SELECT count(*) FROM "{meas.name}" {where}')
+        counts = [v for v in rows[0]["values"][0][1:] if isinstance(v, int)] if rows else []
+        out[meas.name] = max(counts, default=0)
+    return out
+
+
 def summary(url: str, db: str, since: str) -> list[str]:
     out: list[str] = []
     where = f"WHERE time > '{since}'"
@@ -31,10 +45,9 @@ def summary(url: str, db: str, since: str) -> list[str]:
         total += int(count)
         ok += int(oks)
     out.append(f"devices polled: {len(polls)}; polls: {total} ({ok} ok, {total - ok} failed)")
-    for meas, field in ((m.DEVICE, m.F_REACHABLE), (m.INTERFACE, m.F_OPER_STATUS), (m.POLLER, m.F_OK)):
-        rows = query(url, db, f'SELECT count("{field}") FROM "{meas}" {where}')
-        n = int(rows[0]["values"][0][1]) if rows else 0
-        out.append(f"points in '{meas}': {n}")
+    written = points_written(url, db, where)
+    out.append(f"samples written: {sum(written.values())} in {sum(1 for n in written.values() if n)} measurements")
+    out.extend(f"points in '{meas}': {n}" for meas, n in written.items())
     down = query(url, db, f'SELECT count("{m.F_REACHABLE}") FROM "{m.DEVICE}" {where} AND "{m.F_REACHABLE}" = 0 '
                           f'GROUP BY "{m.TAG_DEVICE}"')
     for s in down:

@@ -592,3 +592,102 @@ def test_run_command_prints_a_table_and_exits_by_health(lab: Lab) -> None:
     out = io.StringIO()
     assert run_command(lab.inventory, lab.state_dir, "fault", out, device="nope", state="down") == 2
     assert "nope" in out.getvalue()
+
+
+# --- the routers whose recordings have no counters show rates too -----------------------------------------
+
+RATE_DEVICES = ("core-sh-01", "agg-sh-mh-01")
+"""Their recordings (iosxr_asr9904, junos) have no octet counters or speed: the lab's traffic overlay adds them."""
+
+
+@pytest.fixture(scope="module")
+def counterless_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Inventory, dict[str, int]]]:
+    """Those two devices as the shipped inventory has them (their monitored ports), on free ports."""
+    from config.loader import load
+
+    root = Path(__file__).resolve().parents[1]
+    shipped = load(root / "inventory.yaml", root / "config", env={}).inventory
+    ports = {name: free_udp_port() for name in RATE_DEVICES}
+    devices = [shipped.device(n).model_copy(update={"port": ports[n], "upstream": ()}) for n in RATE_DEVICES]
+    sites = [shipped.site(n) for n in dict.fromkeys(d.site for d in devices)]
+    inv = shipped.model_copy(update={"devices": tuple(devices), "sites": tuple(sites), "services": (), "teams": ()})
+    state_dir = tmp_path_factory.mktemp("ratelab") / "var" / "lab"
+    paths = LabPaths.resolve(state_dir)
+    try:
+        states = up(inv, state_dir, DEVICES_DIR)
+        assert all(s.answers for s in states), states
+        yield inv, ports
+    finally:
+        down(state_dir)
+        if paths.runtime_dir != paths.state_dir:
+            shutil.rmtree(paths.runtime_dir, ignore_errors=True)
+
+
+@pytest.mark.parametrize("device", RATE_DEVICES)
+def test_two_polls_of_a_counterless_recording_give_rates(
+    device: str, counterless_lab: tuple[Inventory, dict[str, int]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from netqos.cli import main
+
+    inv, ports = counterless_lab
+    code = main(["poll", "--target", f"127.0.0.1:{ports[device]}", "--community", "public", "--job", "interfaces",
+                 "--count", "2", "--interval", "2", "--format", "json"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    rated = {
+        s["tags"]["ifname"]: s["fields"]
+        for s in map(json.loads, out.splitlines())
+        if s["measurement"] == "interface" and "in_bps" in s["fields"]
+    }
+    watched = inv.device(device).monitored_ports
+    assert watched and set(watched) <= set(rated), (watched, sorted(rated))
+    for port in watched:
+        fields = rated[port]
+        assert fields["in_bps"] > 0 and fields["out_bps"] > 0, port
+        assert 0 < fields["in_util_pct"] < 100 and fields["oper_status"] == 1, port
+
+
+# --- the demo's summary counts every measurement of the schema -------------------------------------------
+
+SUMMARY_COUNTS = [  # points per measurement written after `since` (0: none of that kind)
+    {"device": 3, "interface": 5, "poller": 4, "pon_port": 2, "onu": 7, "radio": 1, "power": 2, "bgp_peer": 3},
+    {"device": 1, "poller": 1},
+]
+
+
+@pytest.mark.parametrize("counts", SUMMARY_COUNTS)
+def test_summary_counts_points_of_every_measurement(request: pytest.FixtureRequest, counts: dict[str, int]) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from collectors import measurements as m
+    from collectors.model import Sample
+    from collectors.sink.influx_v1 import InfluxV1Writer
+    from collectors.sink.lineproto import encode_many
+    from config.models import InfluxV1
+    from lab.summary import summary
+
+    server = request.getfixturevalue("influx_up")
+    db = f"summary_{os.getpid()}_{len(counts)}"
+    server.create_db(db)
+    since = datetime(2026, 3, 1, tzinfo=UTC)
+    samples: list[Sample] = []
+    for meas in m.SCHEMA:
+        for i in range(counts.get(meas.name, 0)):
+            fields: dict[str, int | float | str | bool] = {meas.fields[0]: 1}
+            if i % 2:  # some points carry a second field, most do not: still one point each
+                fields[meas.fields[-1]] = 2
+            samples.append(Sample(meas.name, {m.TAG_DEVICE: f"d{i % 2}"}, fields, since + timedelta(seconds=i + 1)))
+        samples.append(Sample(meas.name, {m.TAG_DEVICE: "old"}, {meas.fields[0]: 1}, since - timedelta(hours=1)))
+    samples.append(Sample("not_in_schema", {}, {"x": 1}, since + timedelta(seconds=1)))
+    writer = InfluxV1Writer(InfluxV1(api="v1", url=server.url, database=db), timeout_s=5)
+    body = "\n".join(encode_many(samples)).encode()
+    writer.write(body, body.count(b"\n") + 1)
+    writer.close()
+
+    lines = summary(server.url, db, since.isoformat().replace("+00:00", "Z"))
+    for meas in m.SCHEMA:
+        assert f"points in '{meas.name}': {counts.get(meas.name, 0)}" in lines, lines
+    kinds = sum(1 for n in counts.values() if n)
+    assert f"samples written: {sum(counts.values())} in {kinds} measurements" in lines
