@@ -10,13 +10,14 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
 
 from alarms.model import TicketStatus
-from tests.api_world import World, serve, world
+from tests.api_world import NOW, World, serve, world
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -132,4 +133,92 @@ def test_bad_token_returns_to_login(browser: BrowserContext, live: tuple[World, 
     expect(page.locator("#message")).to_have_text("令牌无效，请重新登录")
     expect(page.locator("#login-view")).to_be_visible()
     assert all("401" in e for e in errors), errors  # only the refused request is logged by the browser
+    page.close()
+
+
+def _login(browser: BrowserContext, base: str, token: str, errors: list[str]) -> Page:
+    page = _page(browser, errors)
+    page.goto(base)
+    page.evaluate("sessionStorage.clear(); localStorage.clear()")
+    page.reload()
+    page.fill("#token", token)
+    page.click("#login")
+    expect(page.locator("#list-view")).to_be_visible()
+    return page
+
+
+def _open(page: Page, ticket_id: int) -> None:
+    page.locator(f"#tickets li[data-ticket-id='{ticket_id}']").click()
+    expect(page.locator("#detail-view")).to_be_visible()
+
+
+def test_technician_closes_a_restored_ticket_with_a_cause_code(browser: BrowserContext,
+                                                                live: tuple[World, str]) -> None:
+    w, base = live
+    t = w.ticket("field-east", device="olt-pudong-02")
+    (symptom,) = t.symptoms
+    assert w.store.mark_cleared(str(symptom), NOW + timedelta(minutes=7)) == [t.id]
+    restored = w.store.restore(t.root, NOW + timedelta(minutes=9))  # the root clears: the ticket is resolved
+    assert restored is not None and restored.status is TicketStatus.RESOLVED
+    errors: list[str] = []
+    page = _login(browser, base, w.tokens["tech-east"], errors)
+    _open(page, t.id)
+    expect(page.locator("#d-status")).to_have_text("已修复")
+    # what cleared, and when (Beijing time)
+    expect(page.locator("#d-root")).to_have_attribute("data-state", "cleared")
+    root_text = re.compile(r"^olt-pudong-02 · 设备不可达 \(已清除 2026/11/25 10:09\)$")
+    expect(page.locator("#d-root")).to_have_text(root_text)
+    expect(page.locator("#d-symptoms li")).to_have_attribute("data-state", "cleared")
+    expect(page.locator("#d-symptoms li")).to_contain_text("已清除 2026/11/25 10:07")
+    # no reopen for a technician; the close form offers the store's cause codes, in Chinese
+    expect(page.locator("#reopen")).to_be_hidden()
+    expect(page.locator("#close-form")).to_be_visible()
+    options = page.locator("#cause option")
+    expect(options).to_have_count(len(w.store.causes) + 1)
+    values = [o.get_attribute("value") for o in options.all()]
+    assert values == ["", *w.store.causes]
+    expect(page.locator("#cause option[value=fiber_cut]")).to_have_text(w.store.causes["fiber_cut"].zh)
+    expect(page.locator("#cause option[value=force_majeure]")).to_contain_text("不计入考核")
+    expect(page.locator("#close")).to_be_disabled()  # no cause chosen yet
+    page.select_option("#cause", "fiber_cut")
+    expect(page.locator("#close")).to_be_enabled()
+    page.click("#close")
+    expect(page.locator("#d-status")).to_have_attribute("data-status", "closed")
+    expect(page.locator("#close-form")).to_be_hidden()
+    stored = w.store.get(t.id)
+    assert stored is not None and stored.status is TicketStatus.CLOSED and stored.cause_code == "fiber_cut"
+    assert stored.audit[-1].actor == "zhang.wei" and stored.clock.restored == NOW + timedelta(minutes=9)
+    # English labels for the picker
+    page.click("#lang-toggle")
+    expect(page.locator("#cause option[value=fiber_cut]")).to_have_text("fiber cut")
+    assert errors == []
+    page.close()
+
+
+@pytest.mark.parametrize(("status", "reopen_enabled"), [
+    (TicketStatus.CLOSED, True), (TicketStatus.RESOLVED, True), (TicketStatus.ACKNOWLEDGED, False),
+])
+def test_noc_reopens(browser: BrowserContext, live: tuple[World, str], status: TicketStatus,
+                     reopen_enabled: bool) -> None:
+    w, base = live
+    t = w.ticket("field-north", status)
+    errors: list[str] = []
+    page = _login(browser, base, w.tokens["noc"], errors)
+    if status is TicketStatus.CLOSED:  # the list holds tickets not closed: open it by id
+        page.evaluate(f"openTicket({t.id})")
+    else:
+        _open(page, t.id)
+    expect(page.locator("#d-status")).to_have_attribute("data-status", status.value)
+    expect(page.locator("#reopen")).to_be_visible()
+    expect(page.locator("#reopen")).to_have_text("重新打开")
+    if not reopen_enabled:
+        expect(page.locator("#reopen")).to_be_disabled()
+        assert w.store.get(t.id) == t
+    else:
+        page.click("#reopen")
+        expect(page.locator("#d-status")).to_have_attribute("data-status", "open")
+        stored = w.store.get(t.id)
+        assert stored is not None and stored.status is TicketStatus.OPEN
+        assert (stored.audit[-1].actor, stored.audit[-1].action) == ("noc-duty", "reopened")
+    assert errors == []
     page.close()

@@ -9,6 +9,8 @@ const I18N = {
     deadline: "修复时限（北京时间）", root_cause: "根因告警", symptoms: "关联告警", customers: "受影响客户 / 业务",
     site: "站点", address: "地址", detected: "发现时间", ack: "确认受理", progress: "开始处理", resolve: "已修复",
     add_note: "添加备注", save_note: "保存备注", notes: "处理记录", priority: "优先级 P",
+    reopen: "重新打开", close: "关闭工单", cause_label: "故障原因", choose_cause: "请选择故障原因",
+    cleared: "已清除", sla_excluded: "不计入考核",
     remaining: "剩余 ", overdue: "已超时 ", no_deadline: "无时限", days: "天", hours: "小时", minutes: "分", seconds: "秒",
     bad_token: "令牌无效，请重新登录", failed: "操作失败：", done: "已更新", none: "无", subscribers: "用户",
     status: { open: "待受理", acknowledged: "已受理", in_progress: "处理中", resolved: "已修复", closed: "已关闭" },
@@ -24,6 +26,8 @@ const I18N = {
     symptoms: "Symptom alarms", customers: "Affected customers / services", site: "Site", address: "Address",
     detected: "Detected", ack: "Acknowledge", progress: "Start work", resolve: "Resolve", add_note: "Add a note",
     save_note: "Save note", notes: "Notes", priority: "Priority P", remaining: "", overdue: "Overdue by ",
+    reopen: "Reopen", close: "Close ticket", cause_label: "Cause", choose_cause: "Choose the cause",
+    cleared: "cleared", sla_excluded: "not counted against SLA",
     no_deadline: "no deadline", days: "d ", hours: "h ", minutes: "m ", seconds: "s",
     bad_token: "Invalid token, please log in again", failed: "Failed: ", done: "Updated", none: "none",
     subscribers: "subscribers",
@@ -38,7 +42,7 @@ const I18N = {
 };
 const OPEN_STATUSES = ["open", "acknowledged", "in_progress", "resolved"];
 
-const state = { lang: "zh-CN", tz: "Asia/Shanghai", skew: 0, me: null, ticket: null, timer: null };
+const state = { lang: "zh-CN", tz: "Asia/Shanghai", skew: 0, me: null, ticket: null, timer: null, causes: [] };
 const $ = (id) => document.getElementById(id);
 const t = (key) => I18N[state.lang][key];
 
@@ -94,6 +98,37 @@ function alarmText(a) {
 
 function li(text) { const el = document.createElement("li"); el.textContent = text; return el; }
 
+// an alarm line: "device · kind · resource", and when it has cleared " (cleared 2026/11/25 10:07)"
+function alarmInto(el, a) {
+  el.textContent = alarmText(a);
+  el.dataset.state = a.state;
+  el.classList.toggle("cleared", a.state === "cleared");
+  if (a.state === "cleared") {
+    const when = document.createElement("span");
+    when.className = "when";
+    when.textContent = " (" + t("cleared") + " " + fmtTime(a.cleared_at) + ")";
+    el.append(when);
+  }
+  return el;
+}
+
+function renderCauses() {
+  const sel = $("cause");
+  const chosen = sel.value;
+  const blank = document.createElement("option");
+  blank.value = "";
+  blank.textContent = t("choose_cause");
+  const opts = state.causes.map((c) => {
+    const o = document.createElement("option");
+    o.value = c.code;
+    o.textContent = (state.lang === "en" ? c.en : c.zh) + (c.excluded_from_sla ? " · " + t("sla_excluded") : "");
+    return o;
+  });
+  sel.replaceChildren(blank, ...opts);
+  sel.value = state.causes.some((c) => c.code === chosen) ? chosen : "";
+  $("close").disabled = !sel.value;
+}
+
 async function loadList() {
   show("list-view");
   const q = OPEN_STATUSES.map((s) => "status=" + s).join("&");
@@ -123,9 +158,10 @@ function renderTicket(tk) {
   $("d-status").textContent = t("status")[tk.status];
   $("d-status").dataset.status = tk.status;
   $("d-priority").textContent = t("priority") + tk.priority;
-  $("d-root").textContent = alarmText(tk.root);
+  alarmInto($("d-root"), tk.root);
   const sym = tk.alarms.filter((a) => a.role === "symptom");
-  $("d-symptoms").replaceChildren(...(sym.length ? sym.map((a) => li(alarmText(a))) : [li(t("none"))]));
+  $("d-symptoms").replaceChildren(...(sym.length ? sym.map((a) => alarmInto(document.createElement("li"), a))
+    : [li(t("none"))]));
   const svc = tk.impact.services.map((s) => li(s.customer + " — " + s.service_id + " (" + s.service_class + ", "
     + s.subscribers + " " + t("subscribers") + ")"));
   $("d-services").replaceChildren(...(svc.length ? svc : [li(t("none"))]));
@@ -137,6 +173,10 @@ function renderTicket(tk) {
   $("ack").disabled = tk.status !== "open";
   $("progress").disabled = !["open", "acknowledged"].includes(tk.status);
   $("resolve").disabled = !["open", "acknowledged", "in_progress"].includes(tk.status);
+  $("reopen").hidden = !(state.me && state.me.role === "noc");  // reopening is the NOC's
+  $("reopen").disabled = !["resolved", "closed"].includes(tk.status);
+  $("close-form").hidden = tk.status !== "resolved";  // closing is from resolved, with a cause code
+  renderCauses();
   tickCountdown();
 }
 
@@ -174,6 +214,8 @@ async function start() {
   state.tz = state.me.timezone;
   state.skew = Date.parse(state.me.server_time) - Date.now();
   applyLanguage();
+  state.causes = await api("GET", "/api/causes");
+  renderCauses();
   await loadList();
 }
 
@@ -185,6 +227,7 @@ document.addEventListener("DOMContentLoaded", () => {
     state.lang = state.lang === "zh-CN" ? "en" : "zh-CN";
     localStorage.setItem("netqos.lang", state.lang);
     applyLanguage();
+    renderCauses();
     if (!$("detail-view").hidden && state.ticket) renderTicket(state.ticket);
     else if (!$("list-view").hidden) loadList().catch((e) => say(t("failed") + e.message));
   });
@@ -201,6 +244,13 @@ document.addEventListener("DOMContentLoaded", () => {
   $("ack").addEventListener("click", () => act("/ack"));
   $("progress").addEventListener("click", () => act("/progress"));
   $("resolve").addEventListener("click", () => act("/resolve"));
+  $("reopen").addEventListener("click", () => act("/reopen"));
+  $("cause").addEventListener("change", () => { $("close").disabled = !$("cause").value; });
+  $("close-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const code = $("cause").value;
+    if (code) act("/close", { cause_code: code }).then(() => { $("cause").value = ""; renderCauses(); });
+  });
   $("note-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
     const text = $("note-text").value.trim();
