@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 
 import pytest
+from sqlalchemy import event
 
 from alarms.model import AlarmKey, Impact, InvalidTransition, Ticket, TicketStatus
 from alarms.tickets import SqlTicketStore, TicketNotFound, open_store
@@ -83,6 +84,59 @@ def test_concurrent_open_or_get_gives_one_ticket(db_url: str, rounds: int) -> No
     finally:
         for st in stores:
             st.close()
+
+
+def test_concurrent_recurrence_recurs_once(db_url: str) -> None:  # noqa: F811
+    """Two stores see the same fault come back to a restored ticket at the same time. Store A reads the ticket
+    and, before writing, waits (up to 1.5 s) for store B to have read it too: were the read not locked, both
+    would find it restored and both would recur it. Exactly one ``recurred`` entry must result."""
+    a, b = open_store(db_url), open_store(db_url, migrate_schema=False)
+    a_read, b_read = threading.Event(), threading.Event()
+    waited: list[bool] = []
+    errors: list[BaseException] = []
+
+    def a_after(conn: object, cursor: object, statement: str, *rest: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "FROM tickets" in statement:
+            a_read.set()
+
+    def a_before(conn: object, cursor: object, statement: str, *rest: object) -> None:
+        if a_read.is_set() and not waited and not statement.lstrip().upper().startswith("SELECT"):
+            waited.append(b_read.wait(timeout=1.5))
+
+    def b_after(conn: object, cursor: object, statement: str, *rest: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "FROM tickets" in statement:
+            b_read.set()
+
+    try:
+        t, _ = a.open_or_get(open_action("flap"), None, at(0))
+        assert a.restore(t.root, at(1)) is not None
+        event.listen(a.engine, "after_cursor_execute", a_after)
+        event.listen(a.engine, "before_cursor_execute", a_before)
+        event.listen(b.engine, "after_cursor_execute", b_after)
+
+        def run(st: SqlTicketStore, first: threading.Event | None) -> None:
+            try:
+                if first is not None:
+                    assert first.wait(timeout=10)
+                got, created = st.open_or_get(open_action("flap", symptoms=("onu-z",)), None, at(2))
+                assert not created and got.status is S.OPEN
+            except BaseException as exc:  # collected and re-raised in the main thread
+                errors.append(exc)
+
+        threads = [threading.Thread(target=run, args=(a, None)), threading.Thread(target=run, args=(b, a_read))]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(timeout=30)
+        assert errors == []
+        assert waited == [False], "store B read the ticket while store A was about to change it"
+        final = b.get(t.id)
+        assert final is not None and final.status is S.OPEN and final.clock.restored is None
+        actions = [x.action for x in final.audit]
+        assert actions.count("recurred") == 1 and actions.count("attached") == 1
+    finally:
+        a.close()
+        b.close()
 
 
 LIFECYCLE_PATHS = [
