@@ -87,7 +87,15 @@ def load_all(inventory: Path, config_dir: Path) -> tuple[Loaded, ProfileSet]:
 
 
 def device_target(inv: Inventory, settings: Settings, device: Device, timeout_s: float) -> Target:
-    """The SNMP target of an inventory device: address, resolved credentials and its tags."""
+    """The SNMP target of an inventory device: address, resolved credentials and its tags.
+
+    ``timeout_s`` is the whole budget of the job the target serves (its ``timeout_s``, the scheduler's
+    backstop), capped by the shortest SNMP job's (one target may serve every job of the device); the
+    per-request timeout is derived from it (``request_timeout``: budget / (retries+1) less a margin), so a
+    device that never answers fails in the collector, with ``reachable=0``, before the backstop cuts the run.
+    """
+    from collectors.scheduler import request_timeout
+
     site = inv.site(device.site)
     tags = {
         m.TAG_DEVICE: device.name,
@@ -95,7 +103,8 @@ def device_target(inv: Inventory, settings: Settings, device: Device, timeout_s:
         m.TAG_REGION: site.region,
         m.TAG_ROLE: device.role.value,
     }
-    base = Target(name=device.name, address=device.address, port=device.port, timeout_s=timeout_s, tags=tags)
+    base = Target(name=device.name, address=device.address, port=device.port, tags=tags)
+    base = _replace(base, timeout_s=request_timeout(min(timeout_s, _job_timeout(settings)), base.retries))
     cred = inv.credentials.snmp.get(device.snmp) if device.snmp else None
     if isinstance(cred, SnmpV2c):
         return _replace(base, version="2c", community=cred.community.get_secret_value())
@@ -120,7 +129,9 @@ def _replace(t: Target, **changes: object) -> Target:
 
 
 def _job_timeout(settings: Settings) -> float:
-    return min((j.timeout_s for j in settings.jobs.values()), default=10.0)
+    """The shortest SNMP job budget: a target serving every job must fit each job's backstop."""
+    snmp = [j.timeout_s for n, j in settings.jobs.items() if not n.startswith(SSH_JOB_PREFIX)]
+    return min(snmp, default=10.0)
 
 
 # --- check --------------------------------------------------------------------------------------------

@@ -184,6 +184,42 @@ async def test_unreachable_device_gives_reachable_zero(profiles: ProfileSet, tra
     assert ifs.error == "timeout" and ifs.samples == ()
 
 
+@pytest.mark.parametrize(("job", "budget"), [("system", 0.6), ("interfaces", 0.4), ("system", None)])
+async def test_job_budget_sets_the_request_timeout(
+    job: str, budget: float | None, profiles: ProfileSet, transport: Transport
+) -> None:
+    """A dead device fails in the collector within its job's budget: every try fits before the backstop."""
+    seen: list[float] = []
+
+    def factory(t: Target) -> Any:
+        seen.append(t.timeout_s)
+        return transport.factory(t)
+
+    def memory_factory(t: Target) -> RecordingClient:
+        seen.append(t.timeout_s)
+        return RecordingClient(Recording({}, ()), fail="timeout")
+
+    budgets = {job: budget} if budget is not None else {}
+    memory = transport.name == "memory"
+    col = SnmpCollector(
+        profiles, memory_factory if memory else factory, RateTracker(Limits(60)), Clock(T0), budgets=budgets
+    )
+    base = transport.target("junos")
+    dead = Target(base.name, base.address, base.port, community="wrong", timeout_s=0.25, retries=1)
+    if not memory:  # a fresh pysnmp engine's first request takes ~2 s more (measured): warm it up first
+        await transport.factory(base).get([SYS_UPTIME])
+    t0 = asyncio.get_running_loop().time()
+    result = await col.collect(dead, "juniper_junos", job)
+    took = asyncio.get_running_loop().time() - t0
+    assert result.error == "timeout"
+    expected = 0.25 if budget is None else budget / 2 - min(0.5, budget / 2 * 0.1)
+    assert seen == [pytest.approx(expected)]
+    if transport.name == "snmpsim":
+        assert took < (budget or 0.25 * 2) + 0.4  # loaded CI machine: jitter, but far below the 10 s default
+    if job == "system":
+        assert [s.fields for s in result.samples] == [{m.F_REACHABLE: 0}]
+
+
 def test_unknown_profile_is_a_clear_error(profiles: ProfileSet) -> None:
     with pytest.raises(KeyError, match=r"unknown profile 'nope'.*cisco_iosxe"):
         profiles.get("nope")

@@ -18,12 +18,13 @@ import math
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from collectors import measurements as m
 from collectors.counters import CounterState, Observation, RateRule, RateTracker, RowRates
 from collectors.model import Clock, FieldValue, PollResult, Sample, SnmpClient, SnmpError, SnmpValue, Target
+from collectors.scheduler import request_timeout
 from collectors.snmp.decoders import VALUE_DECODERS
 from collectors.snmp.indexes import DEFAULT_PARENT, INDEX_DECODERS, PARENT_DECODERS
 from collectors.snmp.ratelimit import Throttle, TokenBucket, gate_client
@@ -571,6 +572,10 @@ class SnmpCollector:
 
     Device faults (timeouts, auth, unreachable, odd answers) become a PollResult with ``error``;
     the system job of an unreachable device still yields a ``device`` sample with ``reachable=0``.
+
+    ``budgets`` (job → its ``timeout_s``, the scheduler's backstop) sets each job's per-request timeout
+    to :func:`~collectors.scheduler.request_timeout` of its budget, so every try of a request ends
+    before the backstop; a job without a budget keeps the target's timeout.
     """
 
     def __init__(
@@ -583,6 +588,7 @@ class SnmpCollector:
         timer: Callable[[], float] = time.perf_counter,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        budgets: Mapping[str, float] | None = None,
     ) -> None:
         problems = schema_problems(profiles)
         if problems:
@@ -595,6 +601,7 @@ class SnmpCollector:
         self._monotonic = monotonic
         self._sleep = sleep
         self._throttles: dict[str, Throttle] = {}
+        self._budgets = dict(budgets or {})
 
     def throttle(self, device: str, rate: float) -> Throttle:
         """The device's request-rate limiter (one per device, shared by its jobs; rebuilt on a new rate)."""
@@ -608,6 +615,9 @@ class SnmpCollector:
         """Run ``job`` of ``profile`` against ``target``. Raises only for an unknown profile name."""
         prof = self._profiles.get(profile)
         groups = prof.groups_for(job)
+        budget = self._budgets.get(job)
+        if budget is not None:
+            target = replace(target, timeout_s=request_timeout(budget, target.retries))
         at = self._clock()
         t0 = self._timer()
         client = self._client_factory(target)
