@@ -4,15 +4,22 @@
 explains one alarm; :func:`top_root` follows those explanations to the root. The rules:
 
 - ``device_unreachable`` on D is explained when *every* upstream link of D is broken — the upstream
-  device is down (``device_unreachable``), or the upstream's port towards D (when the inventory names it)
-  is down (``interface_down``). The explainer is the break on the first broken link in inventory order
-  (the primary upstream), so a dual-homed device whose two uplinks are both down is a symptom of the
-  root behind its primary upstream, whatever order the alarms came in.
+  device is down (``device_unreachable``), or, when the inventory names the upstream's port (or radio link)
+  towards D, that port or link is down (``radio_down``, ``interface_down``) or flapping
+  (``interface_flapping``). The explainer is the break on the first broken link in inventory order (the
+  primary upstream), so a dual-homed device whose two uplinks are both down is a symptom of the root behind
+  its primary upstream, whatever order the alarms came in.
 - failing that, a site power alarm (``on_battery`` on any device of D's site) explains D's unreachability,
-  its interfaces, radios and PON ports going down;
+  its interfaces, radios and PON ports going down, and a battery running low (thresholds ``battery_low``,
+  ``battery_runtime_low``);
+- ``interface_down`` on D port P is explained by ``radio_down`` on D link P (a radio's carrier is both an
+  interface and a radio link: one fault, seen twice);
 - any other alarm on D (ports, radios, BGP, thresholds, traps) is explained by D's own ``device_unreachable``;
 - ``onu_los`` on ``olt:pon:onu`` is explained by ``pon_down`` on ``olt:pon``, else by the OLT being down.
 ``on_battery`` and ``interface_flapping`` are never symptoms.
+
+:func:`cut_off` names the devices a broken link takes off the network (everything whose every path up
+goes through it): impact uses it for a radio link or port down.
 """
 
 from __future__ import annotations
@@ -53,12 +60,19 @@ class Topology:
     services: tuple[ServiceRef, ...] = ()
     by_site: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
     """Derived from ``site`` (devices per site, sorted)."""
+    children: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
+    """Derived from ``upstreams``: the devices that have a link to each device, sorted."""
 
     def __post_init__(self) -> None:
         sites: dict[str, list[str]] = {}
         for d, s in self.site.items():
             sites.setdefault(s, []).append(d)
         object.__setattr__(self, "by_site", {s: tuple(sorted(ds)) for s, ds in sites.items()})
+        kids: dict[str, set[str]] = {}
+        for d, links in self.upstreams.items():
+            for link in links:
+                kids.setdefault(link.device, set()).add(d)
+        object.__setattr__(self, "children", {p: tuple(sorted(ks)) for p, ks in kids.items()})
 
     @classmethod
     def from_inventory(cls, inv: Inventory) -> Topology:
@@ -87,7 +101,11 @@ DEFER = AlarmKey("", "defer", "")
 _POWER_EXPLAINS = frozenset(
     {Kind.DEVICE_UNREACHABLE, Kind.INTERFACE_DOWN, Kind.RADIO_DOWN, Kind.PON_DOWN, Kind.ONU_LOS}
 )
+_BATTERY_THRESHOLDS = frozenset({"battery_low", "battery_runtime_low"})
+"""Threshold resources a site on battery explains (the battery draining is the mains failure's effect)."""
 _NEVER_SYMPTOM = frozenset({Kind.ON_BATTERY, Kind.INTERFACE_FLAPPING})
+_LINK_DOWN = (Kind.RADIO_DOWN, Kind.INTERFACE_DOWN, Kind.INTERFACE_FLAPPING)
+"""Alarms on the upstream's port/link towards a device that break that link, in order of preference."""
 
 
 def _link_break(link: Link, down: Mapping[AlarmKey, object]) -> AlarmKey | None:
@@ -95,10 +113,29 @@ def _link_break(link: Link, down: Mapping[AlarmKey, object]) -> AlarmKey | None:
     if k in down:
         return k
     if link.port is not None:
-        k = AlarmKey(link.device, Kind.INTERFACE_DOWN, link.port)
-        if k in down:
-            return k
+        for kind in _LINK_DOWN:
+            k = AlarmKey(link.device, kind, link.port)
+            if k in down:
+                return k
     return None
+
+
+def cut_off(device: str, port: str, topo: Topology) -> tuple[str, ...]:
+    """The devices cut off when ``device``'s port or radio link ``port`` breaks: those whose every upstream
+    link is that one or leads to a device already cut off (a dual-homed device with another way up stays),
+    sorted."""
+    out: set[str] = set()
+    todo = [device]
+    while todo:
+        parent = todo.pop()
+        for child in topo.children.get(parent, ()):
+            if child in out or child == device:
+                continue
+            links = topo.upstreams.get(child, ())
+            if links and all((x.device == device and x.port == port) or x.device in out for x in links):
+                out.add(child)
+                todo.append(child)
+    return tuple(sorted(out))
 
 
 def _power(device: str, down: Mapping[AlarmKey, object], topo: Topology) -> AlarmKey | None:
@@ -130,7 +167,11 @@ def explainer(key: AlarmKey, down: Mapping[AlarmKey, object], topo: Topology) ->
         own = AlarmKey(key.device, Kind.DEVICE_UNREACHABLE)
         if own in down:
             return own
-    if key.kind in _POWER_EXPLAINS:
+        if key.kind == Kind.INTERFACE_DOWN:
+            radio = AlarmKey(key.device, Kind.RADIO_DOWN, key.resource)
+            if radio in down:
+                return radio
+    if key.kind in _POWER_EXPLAINS or (key.kind == Kind.THRESHOLD and key.resource in _BATTERY_THRESHOLDS):
         return _power(key.device, down, topo)
     return None
 

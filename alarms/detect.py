@@ -3,7 +3,8 @@
 ``detect(state, item, rules, topology, now) -> (state, conditions)``. The only memory is
 :class:`DetectorState`: consecutive failed polls per device and consecutive out-of-limit polls per
 threshold. Every poll that sees a condition gone says so (an inactive Condition): the engine ignores it
-for keys it does not know. Each Condition carries its rule's severity, hold-down and clear hold-down.
+for keys it does not know. Each Condition carries its rule's severity, hold-down and clear hold-down; an
+inactive one may carry the reason in ``text`` (a port shut by an operator: ``admin-down``).
 
 Resources: interfaces by ifName (monitored ports only), PON ports by ``frame/slot/port``, ONUs by
 ``pon:onu_id``, radios by link, BGP sessions by the peer's address (the resource the BGP traps carry, so a
@@ -22,13 +23,15 @@ from alarms.correlate import Topology
 from alarms.model import AlarmKey, Condition, Kind, Severity
 from collectors import measurements as m
 from collectors.model import DeviceEvent, PollResult, Sample
-from config.alarms import BgpRule, Rule, Rules, ThresholdRule
+from config.alarms import BatteryRuntimeRule, BgpRule, Rule, Rules, ThresholdRule
 
 _DOWN_OPER = frozenset({2, 7})  # down, lowerLayerDown
 _ADMIN_DOWN = 2
 _BGP_ESTABLISHED = 6
 _BGP_ADMIN_STOP = 1
 _BGP_STATES = {1: "idle", 2: "connect", 3: "active", 4: "opensent", 5: "openconfirm", 6: "established"}
+ADMIN_DOWN = "admin-down"
+"""The reason an inactive ``interface_down`` Condition carries (its ``text``) when the port was shut."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,10 +130,12 @@ def _sample(acc: _Acc, s: Sample, device: str, rules: Rules, topo: Topology) -> 
         if ifname not in topo.monitored.get(device, frozenset()):
             return
         oper, admin = _num(s, m.F_OPER_STATUS), _num(s, m.F_ADMIN_STATUS)
-        if oper is not None and admin != _ADMIN_DOWN:
+        key = AlarmKey(device, Kind.INTERFACE_DOWN, ifname)
+        if admin is not None and int(admin) == _ADMIN_DOWN:
+            acc.flag(key, False, rules.interface_down, ADMIN_DOWN)  # shut by an operator: not a fault
+        elif oper is not None:
             down = int(oper) in _DOWN_OPER
-            acc.flag(AlarmKey(device, Kind.INTERFACE_DOWN, ifname), down, rules.interface_down,
-                     f"{ifname} oper status {int(oper)}" if down else "")
+            acc.flag(key, down, rules.interface_down, f"{ifname} oper status {int(oper)}" if down else "")
         util = _max(_num(s, m.F_IN_UTIL_PCT), _num(s, m.F_OUT_UTIL_PCT))
         acc.threshold(device, "util_high", ifname, util, rules.util_high)
         errs = _sum(_num(s, m.F_IN_ERRORS_PS), _num(s, m.F_OUT_ERRORS_PS))
@@ -163,6 +168,20 @@ def _sample(acc: _Acc, s: Sample, device: str, rules: Rules, topo: Topology) -> 
         if mains is not None:
             acc.flag(AlarmKey(device, Kind.ON_BATTERY), int(mains) == 0, rules.on_battery, "site on battery")
         acc.threshold(device, "battery_low", "", _num(s, m.F_BATTERY_V), rules.battery_low)
+        _runtime(acc, device, _num(s, m.F_BATTERY_RUNTIME_MIN), mains, rules.battery_runtime_low)
+
+
+def _runtime(acc: _Acc, device: str, minutes: float | None, mains: float | None, rule: BatteryRuntimeRule) -> None:
+    """``battery_runtime_low``: the runtime left below the limit while on battery (no mains reading: the
+    runtime alone); on mains the condition is gone."""
+    if minutes is None:
+        return
+    on_battery = mains is None or int(mains) == 0
+    bad = rule.breached(minutes) and (on_battery or not rule.on_battery_only)
+    key = AlarmKey(device, Kind.THRESHOLD, "battery_runtime_low")
+    limit = rule.below if rule.below is not None else rule.above
+    where = ", site on battery" if mains is not None and int(mains) == 0 else ""
+    acc.streak(key, bad, rule, rule.polls, f"battery runtime {minutes:g} min (limit {limit:g} min){where}")
 
 
 def _onu(acc: _Acc, s: Sample, device: str, rules: Rules) -> None:

@@ -22,8 +22,16 @@ Life of an alarm (one per :class:`AlarmKey`):
   impact) unless it is in maintenance or of a severity that opens no ticket. A root that clears before its
   window expires opens nothing. When a root clears, its symptoms still raised are detached and settle again
   after a fresh group window (their own ticket if they are still down then);
+- merging: whenever alarms settle, a root that already has a ticket and is now explained by another root
+  (one found after its group window, or one an alarm settled now leads to) becomes that root's symptom
+  together with its own symptoms: ``MergeTicket(into_root, from_root, symptoms, impact)``, after the
+  ``OpenTicket`` of ``into_root`` when the same step opens it. Only into a root that has or opens a ticket;
 - maintenance: an alarm raised on a device in a maintenance window, and every symptom of such a root, is
-  marked ``maintenance=True`` and opens no ticket.
+  marked ``maintenance=True`` and opens no ticket; ``maintenance_span`` records the interval. The window's
+  end is a deadline: a root still up then loses the flag (``RecordAlarm "maintenance_ended"``) and settles a
+  group window later as if raised then (first-seen and raised times kept), so it opens its ticket; a
+  symptom loses it with its root (or its own window, whichever lasts longer);
+- an inactive Condition's ``text`` is the clear reason (``admin-down``), kept on the alarm as ``clear_reason``.
 
 Every input also advances time (hold-downs, windows) to ``now``; a :class:`Tick` only does that.
 """
@@ -49,12 +57,14 @@ from alarms.model import (
     Condition,
     EngineInput,
     Kind,
+    MergeTicket,
     OpenTicket,
     RecordAlarm,
     RestoreTicket,
     Severity,
 )
 from config.alarms import AlarmsConfig, Priority
+from config.models import Job
 
 log = logging.getLogger(__name__)
 
@@ -78,11 +88,21 @@ class EngineSettings:
     priority: Priority = field(default_factory=Priority)
 
     @classmethod
-    def from_config(cls, cfg: AlarmsConfig, poll_interval_s: float) -> EngineSettings:
-        """``poll_interval_s``: the longest job interval (netqos.yaml), for an ``auto`` group window."""
+    def from_config(
+        cls, cfg: AlarmsConfig, poll_interval_s: float | None = None, *, jobs: Mapping[str, Job] | None = None
+    ) -> EngineSettings:
+        """The engine's settings from ``alarms.yaml``. An ``auto`` group window comes from ``jobs``
+        (``netqos.yaml``'s jobs: :func:`config.alarms.auto_group_window_s`) or, without them, from
+        ``poll_interval_s`` (the longest interval of the jobs that feed correlation)."""
         f = cfg.rules.flap
+        if jobs is not None:
+            window = cfg.group_window_for(jobs)
+        elif poll_interval_s is not None:
+            window = cfg.group_window(poll_interval_s)
+        else:
+            window = cfg.group_window_for({})
         return cls(
-            group_window_s=cfg.group_window(poll_interval_s),
+            group_window_s=window,
             occurrence_window_s=cfg.occurrence_window_s,
             flap_enabled=f.enabled,
             flap_transitions=f.transitions,
@@ -169,16 +189,21 @@ def _alarm_doc(a: Alarm) -> dict[str, Any]:
         "first_seen": _t(a.first_seen), "last_seen": _t(a.last_seen), "occurrences": a.occurrences,
         "raised_at": _t(a.raised_at), "cleared_at": _t(a.cleared_at), "text": a.text,
         "root": None if a.root is None else str(a.root), "maintenance": a.maintenance,
+        "maintenance_span": None if a.maintenance_span is None else [_t(x) for x in a.maintenance_span],
+        "clear_reason": a.clear_reason,
     }
 
 
 def _alarm_from(d: Mapping[str, Any]) -> Alarm:
     first, last = _pt(d["first_seen"]), _pt(d["last_seen"])
     assert first is not None and last is not None
+    span = d.get("maintenance_span")  # absent in states saved before it existed
     return Alarm(
         AlarmKey.parse(d["key"]), Severity(d["severity"]), AlarmState(d["state"]), first, last,
         int(d["occurrences"]), _pt(d["raised_at"]), _pt(d["cleared_at"]), str(d["text"]),
         None if d["root"] is None else AlarmKey.parse(d["root"]), bool(d["maintenance"]),
+        None if span is None else (datetime.fromisoformat(span[0]), datetime.fromisoformat(span[1])),
+        str(d.get("clear_reason", "")),
     )
 
 
@@ -295,7 +320,7 @@ class _Work:
                 a = replace(t.alarm, state=AlarmState.PENDING, last_seen=c.time, severity=c.severity, text=c.text)
                 self.put(Track(a, now, hold, clear_hold))
             elif t.alarm.state == AlarmState.CLEARING:
-                a = replace(t.alarm, state=AlarmState.RAISED, last_seen=c.time)
+                a = replace(t.alarm, state=AlarmState.RAISED, last_seen=c.time, clear_reason="")
                 self.put(replace(t, alarm=a, clear_hold_s=clear_hold))
             else:
                 self.put(replace(t, alarm=replace(t.alarm, last_seen=c.time), clear_hold_s=clear_hold))
@@ -304,7 +329,7 @@ class _Work:
                 self._drop_pending(t)
             elif t.alarm.state == AlarmState.RAISED:
                 clear_hold = t.clear_hold_s if c.clear_hold_s is None else c.clear_hold_s
-                a = replace(t.alarm, state=AlarmState.CLEARING)
+                a = replace(t.alarm, state=AlarmState.CLEARING, clear_reason=c.text)
                 self.put(replace(t, alarm=a, since=now, clear_hold_s=clear_hold))
 
     def _drop_pending(self, t: Track) -> None:
@@ -357,6 +382,7 @@ class _Work:
     def _raise(self, t: Track, change: str | None = None) -> None:
         a = t.alarm
         again = a.cleared_at is not None
+        cov = self.cal.coverage(a.key.device, self.now)
         a = replace(
             a,
             state=AlarmState.RAISED,
@@ -364,7 +390,9 @@ class _Work:
             raised_at=self.now,
             cleared_at=None,
             root=None,
-            maintenance=self.cal.in_window(a.key.device, self.now),
+            maintenance=cov is not None,
+            maintenance_span=None if cov is None else (max(cov[0], t.since), cov[1]),
+            clear_reason="",
         )
         settle = self.now + _s(self.cfg.group_window_s)
         self.record(replace(t, alarm=a, settle_at=settle, settled=False, ticketed=False),
@@ -381,9 +409,21 @@ class _Work:
         settle = self.now + _s(self.cfg.group_window_s)
         for k2 in self.pointing_at(key):
             t2 = self.tracks[k2]
-            own_maint = t2.alarm.raised_at is not None and self.cal.in_window(k2.device, t2.alarm.raised_at)
-            a2 = replace(t2.alarm, root=None, maintenance=own_maint)
+            a2 = t2.alarm  # one clearing too went away within its root's maintenance: it keeps it
+            a2 = replace(a2 if a2.state == AlarmState.CLEARING else self._own_maintenance(a2), root=None)
             self.put(replace(t2, alarm=a2, settle_at=settle, settled=False))
+
+    def _own_maintenance(self, a: Alarm) -> Alarm:
+        """``a`` with the maintenance of its own device now (its root's no longer counts): in a window, the
+        span runs to that window's end; else an inherited span ends now."""
+        cov = self.cal.coverage(a.key.device, self.now)
+        if cov is not None:
+            start = a.maintenance_span[0] if a.maintenance_span else max(cov[0], _down_since(a))
+            return replace(a, maintenance=True, maintenance_span=(start, cov[1]))
+        span = a.maintenance_span
+        if span is not None and span[1] > self.now:
+            span = (span[0], max(span[0], self.now))
+        return replace(a, maintenance=False, maintenance_span=span)
 
     def advance(self) -> None:
         """Fire the timers due at ``now``: every track's when a stored deadline is due, else only those of
@@ -403,6 +443,7 @@ class _Work:
                 self._clear(t)
             elif st == AlarmState.RAISED and key.kind == Kind.INTERFACE_FLAPPING:
                 self._flap_quiet(t)
+        self._maintenance_ends(partial)
         if not partial:
             self._purge()
         self._settle(partial)
@@ -415,6 +456,39 @@ class _Work:
         self.next_due = min(dues, default=None)
         if self.next_due is None:
             self.next_due = now + _s(max(self.cfg.occurrence_window_s, 1.0))
+
+    def _maintenance_ends(self, partial: bool) -> None:
+        """Alarms still up whose maintenance window ended: roots first (a symptom keeps maintenance while its
+        root does), then their symptoms."""
+        keys = self.touched if partial else self.tracks.keys()
+        due = [k for k in keys if _maintenance_end(self.tracks[k]) is not None]
+        due = [k for k in due if (_maintenance_end(self.tracks[k]) or self.now) <= self.now]
+        for key in sorted(due, key=lambda k: (self.tracks[k].alarm.root is not None, k)):
+            self._maintenance_over(self.tracks[key])
+
+    def _maintenance_over(self, t: Track) -> None:
+        """The window ``t`` was raised in has ended with the alarm still up. A root is then grouped and
+        ticketed as if raised now (its first-seen and raised times stay); a symptom keeps maintenance while
+        its root does. Another window covering the device now extends the span instead."""
+        a = t.alarm
+        cov = self.cal.coverage(a.key.device, self.now)
+        root = self.tracks.get(a.root) if a.root is not None else None
+        if root is not None and root.alarm.maintenance and root.alarm.maintenance_span is not None:
+            end = root.alarm.maintenance_span[1]
+            cov = (cov[0], max(cov[1], end)) if cov is not None else (self.now, end)
+        span = a.maintenance_span
+        assert span is not None
+        if cov is not None and cov[1] > self.now:
+            self.put(replace(t, alarm=replace(a, maintenance_span=(span[0], max(span[1], cov[1])))))
+            return
+        a = replace(a, maintenance=False)
+        if a.root is None:
+            settle = self.now + _s(self.cfg.group_window_s)
+            log.info("device=%s alarm=%s still up when its maintenance window ended: grouped for a ticket",
+                     a.key.device, a.key)
+            self.record(replace(t, alarm=a, settle_at=settle, settled=False, ticketed=False), "maintenance_ended")
+        else:
+            self.record(replace(t, alarm=a), "maintenance_ended")
 
     def _flap_quiet(self, t: Track) -> None:
         key = t.alarm.key
@@ -465,6 +539,7 @@ class _Work:
         settled: dict[AlarmKey, AlarmKey | None] = {k: t.alarm.root for k, t in down.items() if t.settled}
         new_roots: list[AlarmKey] = []
         attach: dict[AlarmKey, list[AlarmKey]] = {}
+        now_settled: list[AlarmKey] = []
         for _, key in due:
             root = top_root(key, down, self.topo, is_pending=pending, settled_root=settled)
             if root == DEFER:
@@ -474,17 +549,65 @@ class _Work:
                 settled[key] = None
                 self.put(replace(t, settled=True))
                 new_roots.append(key)
+                now_settled += [key, *self.pointing_at(key)]
                 continue
-            self._join(key, root, settled, attach)
+            now_settled += self._join(key, root, settled, attach)
         # alarms not yet due whose root opens now join it at once (one ticket with all its symptoms)
         for key in sorted(k for k, t in self.tracks.items() if t.alarm.state in _UP and not t.settled):
             root = top_root(key, down, self.topo, is_pending=pending, settled_root=settled)
             if root != key and root in new_roots:
-                self._join(key, root, settled, attach)
+                now_settled += self._join(key, root, settled, attach)
+        merges = self._merges(now_settled, new_roots, down, pending, settled)
         for key in new_roots:
             self._open(key)
+        for into, frm, moved in merges:
+            self._merge(into, frm, moved)
+            attach.pop(frm, None)  # its new symptoms moved with it: in the MergeTicket
         for root, keys in sorted(attach.items()):
             self._attach(root, keys)
+
+    def _merges(
+        self,
+        now_settled: list[AlarmKey],
+        new_roots: list[AlarmKey],
+        down: Mapping[AlarmKey, Track],
+        pending: Mapping[AlarmKey, bool],
+        settled: dict[AlarmKey, AlarmKey | None],
+    ) -> list[tuple[AlarmKey, AlarmKey, list[AlarmKey]]]:
+        """Roots with a ticket that an alarm settled now explains (directly or along a chain, e.g. a root
+        found after the group window): each becomes a symptom of the root it leads to when that root has or
+        opens a ticket; (into, from, moved keys).
+
+        Only ticketed roots near what settled now are looked at — on the same devices, the devices hanging
+        off them, or at their sites (the only places :func:`alarms.correlate.explainer` looks) — with new
+        roots' symptoms counted as settled now, so a chain through them is found too."""
+        out: list[tuple[AlarmKey, AlarmKey, list[AlarmKey]]] = []
+        near: set[str] = set()
+        for k in now_settled:
+            near.add(k.device)
+            near.update(self.topo.children.get(k.device, ()))
+            near.update(self.topo.devices_at(self.topo.site.get(k.device, "")))
+        ticketed = sorted(
+            k for k, t in self.tracks.items() if t.ticketed and t.alarm.root is None and k.device in near and k in down
+        )
+        for key in ticketed:
+            if settled.get(key) is not None:
+                continue  # merged into another root in this pass
+            into = top_root(key, down, self.topo, is_pending=pending, settled_root=settled)
+            if into in (key, DEFER) or into not in self.tracks or self.tracks[into].alarm.root is not None:
+                continue
+            target = self.tracks[into]
+            if not (target.ticketed or (into in new_roots and self._ticketable(target))):
+                continue
+            log.warning("device=%s alarm=%s: its ticket merges into the ticket of %s, found to explain it",
+                        key.device, key, into)
+            out.append((into, key, self._join(key, into, settled, {})))
+        return out
+
+    def _merge(self, into: AlarmKey, frm: AlarmKey, moved: list[AlarmKey]) -> None:
+        allsym = self._symptoms(into)
+        imp = impact([into, *(s.key for s in allsym)], self.topo, self.cfg.priority)
+        self.actions.append(MergeTicket(into, frm, tuple(self.tracks[k].alarm for k in sorted(moved)), imp))
 
     def _join(
         self,
@@ -492,17 +615,18 @@ class _Work:
         root: AlarmKey,
         settled: dict[AlarmKey, AlarmKey | None],
         attach: dict[AlarmKey, list[AlarmKey]],
-    ) -> None:
-        """Make ``key`` (and whatever pointed at it) a symptom of ``root``."""
+    ) -> list[AlarmKey]:
+        """Make ``key`` (and whatever pointed at it) a symptom of ``root``; the keys moved."""
         moved = [key] + [k for k in self.pointing_at(key) if k != key]
         rt = self.tracks[root]
         for k in moved:
             x = self.tracks[k]
-            a = replace(x.alarm, root=root, maintenance=x.alarm.maintenance or rt.alarm.maintenance)
+            a = replace(_inherit_maintenance(x.alarm, rt.alarm), root=root)
             settled[k] = root
             self.record(replace(x, alarm=a, settled=True, ticketed=False), "correlated")
         if rt.ticketed:
             attach.setdefault(root, []).extend(moved)
+        return moved
 
     def _symptoms(self, root: AlarmKey) -> tuple[Alarm, ...]:
         return tuple(self.tracks[k].alarm for k in self.pointing_at(root))
@@ -574,4 +698,30 @@ def _deadline(t: Track, cfg: EngineSettings) -> datetime | None:
         dues.append(a.last_seen + _s(cfg.flap_quiet_s))
     if st == AlarmState.CLEARED and a.cleared_at is not None:
         dues.append(a.cleared_at + _s(cfg.occurrence_window_s))
+    end = _maintenance_end(t)
+    if end is not None:
+        dues.append(end)
     return min(dues, default=None)
+
+
+def _inherit_maintenance(a: Alarm, root: Alarm) -> Alarm:
+    """A symptom of a root in maintenance is in maintenance as long as that root is."""
+    if not root.maintenance or root.maintenance_span is None:
+        return a
+    start, end = root.maintenance_span
+    if a.maintenance and a.maintenance_span is not None:
+        return replace(a, maintenance_span=(a.maintenance_span[0], max(a.maintenance_span[1], end)))
+    return replace(a, maintenance=True, maintenance_span=(max(start, _down_since(a)), end))
+
+
+def _maintenance_end(t: Track) -> datetime | None:
+    """When the maintenance of an alarm still up ends (None: not in maintenance, or not up)."""
+    a = t.alarm
+    if not a.maintenance or a.maintenance_span is None or a.state not in _UP:
+        return None
+    return a.maintenance_span[1]
+
+
+def _down_since(a: Alarm) -> datetime:
+    """When this occurrence went down, as far as the alarm tells (raised time, else first seen)."""
+    return a.raised_at or a.first_seen

@@ -3,8 +3,11 @@
 What an alarm takes down (``via`` on each :class:`AffectedService`):
 
 - ``device_unreachable`` on D: every service carried by D (``D``);
-- ``interface_down`` / ``interface_flapping`` on D port P: services on P and its sub-interfaces ``P.n``
-  (``D:P``);
+- ``interface_down`` / ``interface_flapping`` on D port P: services on P and its sub-interfaces ``P.n``,
+  and every service carried by the devices cut off behind P (those whose upstream link is D's port P, and
+  their own downstream; :func:`alarms.correlate.cut_off`) (``D:P``);
+- ``radio_down`` on radio D link L: the same for the link — above all every service carried by the devices
+  cut off behind L, the cell-site router's mobile backhaul (``D:L``);
 - ``pon_down`` on OLT port P: every ONU service on P (``OLT:P``); ``onu_los`` on ``P:n``: that ONU's
   service (``OLT:P:n``);
 - ``on_battery`` at a site: every service carried by the site's gear, which is at risk (``site:S``);
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from alarms.correlate import ServiceRef, Topology
+from alarms.correlate import ServiceRef, Topology, cut_off
 from alarms.model import AffectedService, AlarmKey, Impact, Kind
 from config.alarms import Priority
 
@@ -33,8 +36,9 @@ def services_of(key: AlarmKey, topo: Topology) -> list[tuple[ServiceRef, str]]:
     d, r = key.device, key.resource
     if key.kind == Kind.DEVICE_UNREACHABLE:
         return [(s, d) for s in topo.services if s.device == d]
-    if key.kind in (Kind.INTERFACE_DOWN, Kind.INTERFACE_FLAPPING):
-        return [(s, f"{d}:{r}") for s in topo.services if s.device == d and _on_port(s, r)]
+    if key.kind in (Kind.INTERFACE_DOWN, Kind.INTERFACE_FLAPPING, Kind.RADIO_DOWN):
+        behind = set(cut_off(d, r, topo))
+        return [(s, f"{d}:{r}") for s in topo.services if s.device in behind or (s.device == d and _on_port(s, r))]
     if key.kind == Kind.PON_DOWN:
         return [(s, f"{d}:{r}") for s in topo.services if s.device == d and s.pon == r]
     if key.kind == Kind.ONU_LOS:

@@ -106,7 +106,13 @@ class Alarm:
     root: AlarmKey | None = None
     """None: this alarm is a root cause; else the root alarm it is a symptom of."""
     maintenance: bool = False
-    """Raised while its device was in a maintenance window: recorded, no ticket, excluded by SLA."""
+    """In a maintenance window now (its device's, or its root's): recorded, no ticket. Cleared when the window
+    ends with the alarm still up: from then on it is grouped and ticketed like any alarm."""
+    maintenance_span: tuple[datetime, datetime] | None = None
+    """(from, until): the part of this occurrence spent in maintenance — from when it went down (or the
+    window's start) to the window's end — kept after the window ends, for the SLA module to exclude."""
+    clear_reason: str = ""
+    """Why the condition went away, when detection said (e.g. ``admin-down``: the port was shut)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +160,21 @@ class AttachSymptoms:
 
 
 @dataclass(frozen=True, slots=True)
+class MergeTicket:
+    """A root that already has a ticket (``from_root``) turned out to be a symptom of ``into_root``, a root
+    found later (after the group window). Carry out after ``into_root``'s :class:`OpenTicket` (when the same
+    step opened it): close ``from_root``'s open ticket as a duplicate pointing at ``into_root``'s ticket, and
+    attach ``symptoms`` — the ``from_root`` alarm and the symptoms it had, all now pointing at
+    ``into_root`` — to ``into_root``'s ticket with ``impact`` (``into_root``'s whole impact, recomputed).
+    Idempotent: no open ticket for ``from_root`` (already merged) → only the attach, which repeats harmlessly."""
+
+    into_root: AlarmKey
+    from_root: AlarmKey
+    symptoms: tuple[Alarm, ...]
+    impact: Impact
+
+
+@dataclass(frozen=True, slots=True)
 class RestoreTicket:
     """The root alarm cleared: the system sets ``restored`` on the ticket (a technician closes it)."""
 
@@ -166,10 +187,10 @@ class RecordAlarm:
     """An alarm changed state (raised, updated, cleared, correlated): history + Grafana event."""
 
     alarm: Alarm
-    change: str  # raised | updated | cleared | correlated | flapping
+    change: str  # raised | updated | cleared | correlated | flapping | maintenance_ended
 
 
-Action = OpenTicket | AttachSymptoms | RestoreTicket | RecordAlarm
+Action = OpenTicket | AttachSymptoms | MergeTicket | RestoreTicket | RecordAlarm
 
 
 # --- tickets -----------------------------------------------------------------------------------------------

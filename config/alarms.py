@@ -8,7 +8,7 @@ Errors name the file, line and field (the helpers of :mod:`config.loader`).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from config.errors import ConfigError, Problem
 from config.loader import _Doc, _read_yaml, _validation_problems
-from config.models import Name
+from config.models import Job, Name
 
 ALARMS_FILE = "alarms.yaml"
 
@@ -70,6 +70,17 @@ class ThresholdRule(Rule):
             return value > self.above
         assert self.below is not None
         return value < self.below
+
+
+class BatteryRuntimeRule(ThresholdRule):
+    """The battery's remaining runtime (``power.battery_runtime_min``, minutes at the present load) below the
+    limit while the site is on battery (``mains_ok`` = 0; a plant that reports no mains status is judged on
+    the runtime alone)."""
+
+    below: float | None = 60.0
+    polls: int = Field(default=2, ge=1)
+    on_battery_only: bool = True
+    """Only while on battery: on mains the runtime is an estimate of a battery that is not being used."""
 
 
 class OpticsWindow(_Model):
@@ -184,7 +195,33 @@ class Rules(_Model):
     util_high: ThresholdRule = ThresholdRule(severity="major", above=90, polls=3, clear_hold_down_s=120)
     errors_high: ThresholdRule = ThresholdRule(severity="minor", above=10, polls=3, clear_hold_down_s=120)
     battery_low: ThresholdRule = ThresholdRule(severity="critical", below=47.0, polls=2, clear_hold_down_s=300)
+    battery_runtime_low: BatteryRuntimeRule = BatteryRuntimeRule(severity="critical", clear_hold_down_s=300)
     traps: TrapRules = TrapRules()
+
+    def hold_downs(self) -> tuple[float, ...]:
+        """The hold-down of every enabled rule, seconds."""
+        rules = [getattr(self, name) for name in type(self).model_fields]
+        return tuple(r.hold_down_s for r in rules if isinstance(r, Rule) and r.enabled)
+
+
+CORRELATION_JOBS = ("system", "interfaces", "onu", "pon", "radio", "power", "bgp")
+"""The poll jobs whose results raise alarms that correlation relates (reachability, ports, PON/ONUs,
+radios, site power, BGP): a root seen by one of them may come one of its intervals after its symptoms."""
+MAX_AUTO_GROUP_WINDOW_S = 300.0
+"""The ``auto`` group window never exceeds this: beyond it a ticket waits too long for its root."""
+DEFAULT_POLL_S = 60.0
+"""The poll interval assumed when none of :data:`CORRELATION_JOBS` is configured."""
+
+
+def auto_group_window_s(jobs: Mapping[str, Job], hold_downs: Iterable[float]) -> float:
+    """The ``auto`` group window: the longest interval of the jobs that feed correlation
+    (:data:`CORRELATION_JOBS`) plus the longest hold-down, at most :data:`MAX_AUTO_GROUP_WINDOW_S`."""
+    intervals = [job.interval_s for name, job in jobs.items() if name in CORRELATION_JOBS]
+    return _capped(max(intervals, default=DEFAULT_POLL_S), hold_downs)
+
+
+def _capped(poll_interval_s: float, hold_downs: Iterable[float]) -> float:
+    return min(poll_interval_s + max(hold_downs, default=0.0), MAX_AUTO_GROUP_WINDOW_S)
 
 
 class Priority(_Model):
@@ -222,7 +259,8 @@ class AlarmsConfig(_Model):
     rules: Rules = Rules()
     group_window_s: float | Literal["auto"] = "auto"
     """How long a raised alarm waits for its root before a ticket is opened, seconds; ``auto``: the longest
-    poll interval plus the longest hold-down (see :meth:`group_window`)."""
+    interval of the jobs that feed correlation plus the longest hold-down, at most 300 s
+    (:func:`auto_group_window_s`)."""
     occurrence_window_s: float = Field(default=3600.0, ge=0)
     """A cleared alarm raised again within this long is the same alarm, its occurrence count + 1."""
     ticket_severities: tuple[SeverityName, ...] = ("critical", "major")
@@ -239,12 +277,17 @@ class AlarmsConfig(_Model):
 
     def group_window(self, poll_interval_s: float) -> float:
         """The group window in seconds: as configured, or for ``auto`` one poll interval (the longest job
-        interval: a root's poll may come that much after its symptoms') plus the longest hold-down."""
+        interval: a root's poll may come that much after its symptoms') plus the longest hold-down, capped."""
         if not isinstance(self.group_window_s, str):
             return self.group_window_s
-        rules = [getattr(self.rules, name) for name in type(self.rules).model_fields]
-        holds = [r.hold_down_s for r in rules if isinstance(r, Rule) and r.enabled]
-        return poll_interval_s + max(holds, default=0.0)
+        return _capped(poll_interval_s, self.rules.hold_downs())
+
+    def group_window_for(self, jobs: Mapping[str, Job]) -> float:
+        """The group window in seconds for these poll jobs (``netqos.yaml``'s ``jobs``): as configured, or
+        :func:`auto_group_window_s` of them and this file's hold-downs."""
+        if not isinstance(self.group_window_s, str):
+            return self.group_window_s
+        return auto_group_window_s(jobs, self.rules.hold_downs())
 
 
 def _cross_references(doc: _Doc, cfg: AlarmsConfig, devices: Collection[str], sites: Collection[str]) -> list[Problem]:

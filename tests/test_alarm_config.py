@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from alarms.correlate import Topology
 from alarms.engine import EngineSettings
-from alarms.maintenance import MaintenanceCalendar
-from config.alarms import AlarmsConfig, load_alarms
+from alarms.maintenance import MaintenanceCalendar, Window
+from config.alarms import AlarmsConfig, auto_group_window_s, load_alarms
 from config.errors import ConfigError
 from config.loader import load
+from config.models import Job
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,6 +37,42 @@ def test_shipped_file_is_the_documented_defaults() -> None:
     assert EngineSettings.from_config(cfg, poll_interval_s=30).group_window_s == 30 + 60  # + onu_los hold-down
     fixed = cfg.model_copy(update={"group_window_s": 45.0})
     assert EngineSettings.from_config(fixed, poll_interval_s=30).group_window_s == 45
+    assert EngineSettings.from_config(fixed, jobs=shipped_jobs()).group_window_s == 45
+    assert cfg.rules.battery_runtime_low.severity == "critical" and cfg.rules.battery_runtime_low.below == 60
+
+
+def shipped_jobs() -> dict[str, Job]:
+    return dict(load(ROOT / "inventory.yaml", ROOT / "config", env={}).settings.jobs)
+
+
+def jobs(**intervals: float) -> dict[str, Job]:
+    return {name: Job(interval_s=s, timeout_s=min(10.0, s / 2)) for name, s in intervals.items()}
+
+
+# jobs (name → interval s), hold-downs, the auto group window
+AUTO_WINDOW = {
+    "lab: the onu job (120 s) is the slowest that feeds correlation, + onu_los's 60 s": (
+        "shipped", "shipped", 120 + 60),
+    "the slowest correlation job counts, SSH jobs and unknown jobs do not": (
+        jobs(system=30, radio=45, ssh_onu=600, inventory=900), (0, 15), 45 + 15),
+    "each correlation job counts: power": (jobs(system=30, power=90), (), 90),
+    "each correlation job counts: bgp": (jobs(system=30, bgp=100), (30,), 130),
+    "each correlation job counts: pon": (jobs(interfaces=20, pon=50), (5,), 55),
+    "production 60 s polls with a 300 s ONU walk: capped at 300 s": (
+        jobs(system=60, interfaces=60, onu=300), (60,), 300),
+    "no correlation job configured: a 60 s poll assumed": (jobs(ssh_onu=300), (30,), 90),
+}
+
+
+@pytest.mark.parametrize(("job_map", "holds", "expected"), AUTO_WINDOW.values(), ids=AUTO_WINDOW.keys())
+def test_auto_group_window(job_map: dict[str, Job] | str, holds: tuple[float, ...] | str, expected: float) -> None:
+    cfg = load_alarms(ROOT / "config" / "alarms.yaml")
+    job_map = shipped_jobs() if job_map == "shipped" else job_map
+    holds = cfg.rules.hold_downs() if holds == "shipped" else holds
+    assert isinstance(job_map, dict) and not isinstance(holds, str)
+    assert auto_group_window_s(job_map, holds) == expected
+    if holds == cfg.rules.hold_downs():
+        assert EngineSettings.from_config(cfg, jobs=job_map).group_window_s == expected
 
 
 BAD = {
@@ -93,3 +131,29 @@ def test_maintenance_sites_expand_to_their_devices(tmp: Path) -> None:
     assert cal.in_window("csr-sh-pd-101", w.start)
     assert not cal.in_window("csr-sh-pd-101", w.end)
     assert not cal.in_window("agg-sh-pd-01", w.start)
+
+
+H = 3600.0
+# windows on one device (start, end hours), the time asked (hours), the coverage (hours) or None
+COVERAGE = {
+    "outside every window": (((1, 2),), 3, None),
+    "inside one": (((1, 2),), 1.5, (1, 2)),
+    "the end is not covered": (((1, 2),), 2, None),
+    "back-to-back windows are one": (((1, 2), (2, 3)), 1.5, (1, 3)),
+    "overlapping windows are one": (((1, 2.5), (2, 3), (0.5, 1.2)), 1.1, (0.5, 3)),
+    "a gap ends the coverage": (((1, 2), (2.5, 3)), 1.5, (1, 2)),
+}
+
+
+@pytest.mark.parametrize(("windows", "when", "expected"), COVERAGE.values(), ids=COVERAGE.keys())
+def test_maintenance_coverage(
+    windows: tuple[tuple[float, float], ...], when: float, expected: tuple[float, float] | None
+) -> None:
+    t0 = datetime(2026, 12, 1, tzinfo=UTC)
+
+    def h(x: float) -> datetime:
+        return t0 + timedelta(seconds=x * H)
+
+    cal = MaintenanceCalendar(tuple(Window(h(a), h(b), frozenset({"agg-sh-pd-01"})) for a, b in windows))
+    assert cal.coverage("agg-sh-pd-01", h(when)) == (None if expected is None else (h(expected[0]), h(expected[1])))
+    assert cal.coverage("olt-sh-pd-01", h(when)) is None

@@ -69,6 +69,11 @@ def brief(conds: list[Condition]) -> list[tuple[str, bool]]:
 
 
 OLT, AGG, MW, PWR = "olt-sh-pd-01", "agg-sh-pd-01", "mw-sh-pd-101a", "pwr-sh-pd-101"
+ON_BATT, RUNTIME = f"{PWR}|on_battery|", f"{PWR}|threshold|battery_runtime_low"
+
+
+def power(**fields: FieldValue) -> PollResult:
+    return poll(PWR, "power", None, sample(m.POWER, {}, **fields))
 RLT = "RadioLinkTerminal:slot=1;rltNumber=1"  # a monitored port of the lab radio
 UNREACH = f"{OLT}|device_unreachable|"
 
@@ -81,12 +86,19 @@ CASES: dict[str, tuple[list[Item], list[list[tuple[str, bool]]]]] = {
         [poll(OLT, "interfaces", "timeout"), poll(OLT, "interfaces", "timeout"), poll(OLT, "interfaces", "timeout")],
         [[], [], []],
     ),
-    "monitored port down / lowerLayerDown / up; admin-down ignored; unmonitored ignored": (
+    "monitored port down / lowerLayerDown / up; admin-down is no fault; unmonitored ignored": (
         [iface(OLT, "GPON 0/1/0", oper_status=2, admin_status=1), iface(OLT, "GPON 0/1/0", oper_status=7),
          iface(OLT, "GPON 0/1/0", oper_status=1), iface(OLT, "GPON 0/1/0", oper_status=2, admin_status=2),
          iface(OLT, "GPON 0/9/9", oper_status=2)],
         [[(f"{OLT}|interface_down|GPON 0/1/0", True)], [(f"{OLT}|interface_down|GPON 0/1/0", True)],
-         [(f"{OLT}|interface_down|GPON 0/1/0", False)], [], []],
+         [(f"{OLT}|interface_down|GPON 0/1/0", False)], [(f"{OLT}|interface_down|GPON 0/1/0", False)], []],
+    ),
+    "a port down, then shut by an operator: the shut clears it (with or without an oper status)": (
+        [iface(OLT, "GPON 0/1/0", oper_status=2, admin_status=1), iface(OLT, "GPON 0/1/0", oper_status=2,
+                                                                        admin_status=2),
+         iface(OLT, "GPON 0/1/0", admin_status=2)],
+        [[(f"{OLT}|interface_down|GPON 0/1/0", True)], [(f"{OLT}|interface_down|GPON 0/1/0", False)],
+         [(f"{OLT}|interface_down|GPON 0/1/0", False)]],
     ),
     "utilisation above 90 % for 3 polls": (
         [iface(AGG, "Eth-Trunk1", in_util_pct=95.0), iface(AGG, "Eth-Trunk1", out_util_pct=91.0),
@@ -147,6 +159,13 @@ CASES: dict[str, tuple[list[Item], list[list[tuple[str, bool]]]]] = {
         [[(f"{PWR}|on_battery|", True)],
          [(f"{PWR}|on_battery|", True), (f"{PWR}|threshold|battery_low", True)]],
     ),
+    "battery runtime below 60 min on battery for 2 polls; on mains it clears; no mains reading: runtime alone": (
+        [power(mains_ok=0, battery_runtime_min=45.0), power(mains_ok=0, battery_runtime_min=40.0),
+         power(mains_ok=1, battery_runtime_min=40.0), power(battery_runtime_min=30.0),
+         power(battery_runtime_min=30.0), power(mains_ok=0, battery_runtime_min=90.0)],
+        [[(ON_BATT, True)], [(ON_BATT, True), (RUNTIME, True)], [(ON_BATT, False), (RUNTIME, False)],
+         [], [(RUNTIME, True)], [(ON_BATT, True), (RUNTIME, False)]],
+    ),
     "traps: linkDown on a monitored port raises, linkUp clears it, unmonitored ignored": (
         [trap(OLT, "linkDown", "GPON 0/1/0"), trap(OLT, "linkUp", "GPON 0/1/0", clears="linkDown"),
          trap(OLT, "linkDown", "GPON 0/7/7")],
@@ -180,6 +199,11 @@ def test_conditions_carry_the_rule() -> None:
     assert (cold.active, cold.clear_hold_s) == (False, 300)
     (down,) = feed([trap(OLT, "linkDown", "GPON 0/1/0")])[0]
     assert down.hold_s == 30.0  # a trap raising a polled kind waits that rule's hold-down
+    (shut,) = feed([iface(OLT, "GPON 0/1/0", oper_status=2, admin_status=2)])[0]
+    assert (shut.active, shut.text) == (False, "admin-down")
+    _, (_, low) = feed([power(mains_ok=0, battery_runtime_min=45.0)] * 2)
+    assert (low.severity.value, low.active, low.text) == (
+        "critical", True, "battery runtime 45 min (limit 60 min), site on battery")
 
 
 # --- detection feeding the engine: failed polls of an aggregation router and its OLT → one ticket ---------------

@@ -15,8 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alarms.correlate import Topology
+from alarms.correlate import Topology, cut_off
 from alarms.engine import EngineSettings, EngineState, step
+from alarms.impact import services_of
 from alarms.maintenance import MaintenanceCalendar, Window
 from alarms.model import (
     Action,
@@ -24,6 +25,7 @@ from alarms.model import (
     AttachSymptoms,
     Condition,
     Kind,
+    MergeTicket,
     OpenTicket,
     RecordAlarm,
     RestoreTicket,
@@ -58,10 +60,11 @@ class C:
     hold: float = 0.0
     clear_hold: float = 60.0
     severity: Severity = Severity.CRITICAL
+    text: str = ""
 
     def at(self, t: float) -> Condition:
         return Condition(AlarmKey(self.device, self.kind, self.resource), self.active, at(t), self.severity,
-                         "", self.clear_hold, self.hold)
+                         self.text, self.clear_hold, self.hold)
 
 
 def down(device: str) -> C:
@@ -109,6 +112,8 @@ def summary(a: Action) -> tuple[object, ...]:
         return ("attach", str(a.root), tuple(sorted(str(s.key) for s in a.symptoms)))
     if isinstance(a, RestoreTicket):
         return ("restore", str(a.root))
+    if isinstance(a, MergeTicket):
+        return ("merge", str(a.into_root), str(a.from_root), tuple(sorted(str(s.key) for s in a.symptoms)))
     return ("record", str(a.alarm.key), a.change)
 
 
@@ -121,7 +126,20 @@ def records(out: list[tuple[float, Action]]) -> list[tuple[float, tuple[object, 
 
 
 AGG, AGG2, OLT, DIST = "agg-sh-pd-01", "agg-sh-mh-01", "olt-sh-pd-01", "dist-sh-01"
-MW, CSR, PWR = "mw-sh-pd-101a", "csr-sh-pd-101", "pwr-sh-pd-101"
+MW, CSR, PWR, CORE = "mw-sh-pd-101a", "csr-sh-pd-101", "pwr-sh-pd-101", "core-sh-01"
+CARRIER = "CarrierTermination:slot=1;ctNumber=1"  # the radio link csr-sh-pd-101 hangs off (inventory.yaml)
+
+
+def radio(device: str, link: str, active: bool = True) -> C:
+    return C(device, Kind.RADIO_DOWN, link, active, hold=15)
+
+
+def runtime_low(device: str) -> C:
+    return C(device, Kind.THRESHOLD, "battery_runtime_low")
+
+
+def on_battery(device: str) -> C:
+    return C(device, Kind.ON_BATTERY, severity=Severity.MAJOR)
 
 
 def k(device: str, kind: str = Kind.DEVICE_UNREACHABLE, resource: str = "") -> str:
@@ -206,10 +224,11 @@ TICKET_CASES = {
         200,
         [(150, ("open", k(AGG), (k(OLT),), 1))],
     ),
-    "root after the window: the symptom already has its own ticket": (
+    "root after the window: the symptom's ticket merges into the root's": (
         [(0, down(OLT)), (120, down(AGG))],
         300,
-        [(90, ("open", k(OLT), (), 3)), (210, ("open", k(AGG), (), 1))],
+        [(90, ("open", k(OLT), (), 3)), (210, ("open", k(AGG), (k(OLT),), 1)),
+         (210, ("merge", k(AGG), k(OLT), (k(OLT),)))],
     ),
     "symptom later than the root's window: attached to its ticket": (
         [(0, down(AGG)), (100, down(OLT))],
@@ -277,6 +296,65 @@ TICKET_CASES = {
         200,
         [],
     ),
+    # --- a microwave link down: the radio is reachable, what hangs off its link is not -----------------
+    "microwave: radio_down first, the cell-site router and power plant behind it unreachable, one ticket": (
+        [(0, radio(MW, CARRIER)), (20, down(CSR)), (25, down(PWR))],
+        300,
+        [(105, ("open", k(MW, Kind.RADIO_DOWN, CARRIER), (k(CSR), k(PWR)), 1))],
+    ),
+    "microwave: radio_down last (within the window), still one ticket with the radio as root": (
+        [(0, down(PWR)), (5, down(CSR)), (30, radio(MW, CARRIER))],
+        300,
+        [(135, ("open", k(MW, Kind.RADIO_DOWN, CARRIER), (k(CSR), k(PWR)), 1))],
+    ),
+    "microwave: the carrier's interface_down is the radio_down seen again, a symptom": (
+        [(0, radio(MW, CARRIER)), (0, port(MW, CARRIER)), (20, down(CSR))],
+        300,
+        [(105, ("open", k(MW, Kind.RADIO_DOWN, CARRIER), (k(CSR), k(MW, Kind.INTERFACE_DOWN, CARRIER)), 1))],
+    ),
+    "microwave: a flapping carrier explains the router behind it": (
+        [(0, port(MW, CARRIER)), (10, port(MW, CARRIER, False)), (20, port(MW, CARRIER)),
+         (30, port(MW, CARRIER, False)), (40, port(MW, CARRIER)), (50, down(CSR))],
+        300,
+        [(130, ("open", k(MW, Kind.INTERFACE_FLAPPING, CARRIER), (k(CSR),), 1))],
+    ),
+    "microwave: another link of the radio down explains nothing behind this one": (
+        [(0, radio(MW, "RadioLinkTerminal:slot=1;rltNumber=1")), (20, down(CSR))],
+        300,
+        [(105, ("open", k(MW, Kind.RADIO_DOWN, "RadioLinkTerminal:slot=1;rltNumber=1"), (), 4)),
+         (110, ("open", k(CSR), (), 1))],
+    ),
+    # --- battery --------------------------------------------------------------------------------------
+    "battery runtime low while on battery: a symptom of the site on battery, one ticket": (
+        [(0, on_battery(PWR)), (60, runtime_low(PWR))],
+        300,
+        [(90, ("open", k(PWR, Kind.ON_BATTERY), (k(PWR, Kind.THRESHOLD, "battery_runtime_low"),), 1))],
+    ),
+    "battery runtime low with mains present (no on_battery): a ticket of its own": (
+        [(0, runtime_low(PWR))],
+        300,
+        [(90, ("open", k(PWR, Kind.THRESHOLD, "battery_runtime_low"), (), 4))],
+    ),
+    # --- a root found after the group window: the older ticket merges into the root's ---------------------
+    "root after the window, the old root's own symptoms move with it": (
+        [(0, down(OLT)), (0, C(OLT, Kind.PON_DOWN, "0/1/0")), (120, down(AGG))],
+        300,
+        [(90, ("open", k(OLT), (k(OLT, Kind.PON_DOWN, "0/1/0"),), 3)),
+         (210, ("open", k(AGG), (k(OLT), k(OLT, Kind.PON_DOWN, "0/1/0")), 1)),
+         (210, ("merge", k(AGG), k(OLT), (k(OLT), k(OLT, Kind.PON_DOWN, "0/1/0"))))],
+    ),
+    "dual-homed: a root of its own until its second upstream goes down, then merged into the primary's": (
+        [(0, down(AGG)), (10, down(DIST)), (200, down(AGG2))],
+        400,
+        [(90, ("open", k(AGG), (), 1)), (100, ("open", k(DIST), (), 4)), (290, ("open", k(AGG2), (), 1)),
+         (290, ("merge", k(AGG), k(DIST), (k(DIST),)))],
+    ),
+    "the explaining alarm settles as a symptom of an older ticketed root: merged into that one": (
+        [(0, down(CORE)), (10, down(OLT)), (200, down(AGG))],
+        400,
+        [(90, ("open", k(CORE), (), 4)), (100, ("open", k(OLT), (), 3)),
+         (290, ("merge", k(CORE), k(OLT), (k(OLT),))), (290, ("attach", k(CORE), (k(AGG),)))],
+    ),
 }
 
 
@@ -296,22 +374,103 @@ def test_impact_lists_services_and_customers() -> None:
     assert vias["HBB-PD-000101"] == f"{OLT}:0/1/0"
 
 
-# --- maintenance --------------------------------------------------------------------------------------------
+def test_radio_down_lists_the_mobile_backhaul_behind_it() -> None:
+    _, out = run([(0, radio(MW, CARRIER)), (20, down(CSR)), (25, down(PWR))], 300)
+    (ticket,) = [a for _, a in out if isinstance(a, OpenTicket)]
+    assert [(s.service_id, s.service_class, s.via) for s in ticket.impact.services] == [
+        ("MBH-PD-101-4G", "mobile_backhaul", f"{MW}:{CARRIER}"),
+        ("MBH-PD-101-5G", "mobile_backhaul", f"{MW}:{CARRIER}"),
+    ]
+    alone = [s.service_id for s, _ in services_of(AlarmKey(MW, Kind.RADIO_DOWN, CARRIER), topology())]
+    assert alone == ["MBH-PD-101-4G", "MBH-PD-101-5G"]  # the radio alarm alone names them, before any symptom
 
-MAINT_CASES = {
-    "in the window: recorded with maintenance, symptom too, no ticket": (at(-60), at(3600), []),
-    "window over before the alarm: a ticket as usual": (at(-7200), at(-60), [(90, ("open", k(AGG), (k(OLT),), 1))]),
+
+CUT_OFF = {
+    "the radio's carrier: the cell-site router and the power plant behind it": (MW, CARRIER, (CSR, PWR)),
+    "another link of the radio: nothing": (MW, "RadioLinkTerminal:slot=1;rltNumber=1", ()),
+    "the aggregation router's port towards core: nothing hangs off it": (AGG, "40GE0/3/0", ()),
+    "core's port towards agg-sh-pd-01: that router and all that hangs only off it": (
+        CORE, "TenGigE0/0/0/0", (AGG, CSR, MW, OLT, PWR)),
+    "a dual-homed switch's primary uplink port: it stays (its other uplink)": (AGG, "40GE0/3/1", ()),
 }
 
 
-@pytest.mark.parametrize(("start", "end", "expected"), MAINT_CASES.values(), ids=MAINT_CASES.keys())
-def test_maintenance(start: datetime, end: datetime, expected: list[tuple[float, tuple[object, ...]]]) -> None:
-    cal = MaintenanceCalendar((Window(start, end, frozenset({AGG}), "board swap"),))
-    _, out = run([(0, down(AGG)), (30, down(OLT))], 200, cal=cal)
+@pytest.mark.parametrize(("device", "port_", "expected"), CUT_OFF.values(), ids=CUT_OFF.keys())
+def test_cut_off(device: str, port_: str, expected: tuple[str, ...]) -> None:
+    assert cut_off(device, port_, topology()) == tuple(sorted(expected))
+
+
+# --- maintenance --------------------------------------------------------------------------------------------
+
+Windows = tuple[tuple[float, float], ...]
+OUTAGE: Script = [(0, down(AGG)), (30, down(OLT))]
+RECOVERS: Script = [*OUTAGE, (100, up(AGG)), (100, up(OLT))]
+
+# script, windows on AGG (start, end s), until, tickets, the last maintenance flag of each alarm
+MAINT_CASES: dict[str, tuple[Script, Windows, float, list[tuple[float, tuple[object, ...]]], dict[str, bool]]] = {
+    "in the window: recorded with maintenance, symptom too, no ticket": (
+        OUTAGE, ((-60, 3600),), 300, [], {k(AGG): True, k(OLT): True},
+    ),
+    "window over before the alarm: a ticket as usual": (
+        OUTAGE, ((-7200, -60),), 300, [(90, ("open", k(AGG), (k(OLT),), 1))], {k(AGG): False, k(OLT): False},
+    ),
+    "window ends, still down: a ticket a group window after the end, symptom with it": (
+        OUTAGE, ((-60, 120),), 300, [(210, ("open", k(AGG), (k(OLT),), 1))], {k(AGG): False, k(OLT): False},
+    ),
+    "window ends while clearing: cleared within its new group window, no ticket": (
+        RECOVERS, ((-60, 120),), 300, [], {k(AGG): False, k(OLT): False},
+    ),
+    "window ends after the device recovered: no ticket": (
+        RECOVERS, ((-60, 200),), 300, [], {k(AGG): True, k(OLT): True},
+    ),
+    "back-to-back windows are one: the ticket waits for the second's end": (
+        OUTAGE, ((-60, 120), (120, 600)), 800, [(690, ("open", k(AGG), (k(OLT),), 1))],
+        {k(AGG): False, k(OLT): False},
+    ),
+    "a later root in maintenance takes no ticket over until its window ends, then merges the old one": (
+        [(0, down(OLT)), (120, down(AGG))], ((100, 300),), 500,
+        [(90, ("open", k(OLT), (), 3)), (390, ("open", k(AGG), (k(OLT),), 1)),
+         (390, ("merge", k(AGG), k(OLT), (k(OLT),)))],
+        {k(AGG): False, k(OLT): False},
+    ),
+}
+
+
+def calendar(windows: Windows) -> MaintenanceCalendar:
+    return MaintenanceCalendar(tuple(Window(at(a), at(b), frozenset({AGG}), "board swap") for a, b in windows))
+
+
+@pytest.mark.parametrize(("script", "windows", "until", "expected", "flags"), MAINT_CASES.values(),
+                         ids=MAINT_CASES.keys())
+def test_maintenance(script: Script, windows: Windows, until: float,
+                     expected: list[tuple[float, tuple[object, ...]]], flags: dict[str, bool]) -> None:
+    _, out = run(script, until, cal=calendar(windows))
     assert tickets(out) == expected
-    in_window = start <= at(0) < end
-    flags = {str(a.alarm.key): a.alarm.maintenance for _, a in out if isinstance(a, RecordAlarm)}
-    assert flags == {k(AGG): in_window, k(OLT): in_window}
+    last = {str(a.alarm.key): a.alarm.maintenance for _, a in out if isinstance(a, RecordAlarm)}
+    assert last == flags
+
+
+def test_maintenance_overrun_keeps_the_detected_time_and_the_maintenance_interval() -> None:
+    s, out = run(OUTAGE, 300, cal=calendar(((-60, 120),)))
+    (ticket,) = [a for _, a in out if isinstance(a, OpenTicket)]
+    root = ticket.root
+    assert (root.first_seen, root.raised_at, root.maintenance) == (at(0), at(0), False)
+    assert root.maintenance_span == (at(0), at(120))
+    (olt,) = ticket.symptoms
+    assert olt.maintenance_span == (at(30), at(120))
+    ended = [(t, str(a.alarm.key)) for t, a in out if isinstance(a, RecordAlarm) and a.change == "maintenance_ended"]
+    assert ended == [(120, k(AGG)), (120, k(OLT))]
+    assert EngineState.from_json(s.to_json()) == s
+
+
+def test_a_shut_port_clears_with_its_reason() -> None:
+    shut = replace(port(OLT, "GPON 0/1/0", False), text="admin-down")
+    s, out = run([(0, port(OLT, "GPON 0/1/0")), (100, shut)], 300)
+    assert records(out) == [(30, ("record", k(OLT, Kind.INTERFACE_DOWN, "GPON 0/1/0"), "raised")),
+                            (160, ("record", k(OLT, Kind.INTERFACE_DOWN, "GPON 0/1/0"), "cleared"))]
+    a = s.tracks[AlarmKey(OLT, Kind.INTERFACE_DOWN, "GPON 0/1/0")].alarm
+    assert (a.clear_reason, a.cleared_at) == ("admin-down", at(100))
+    assert EngineState.from_json(s.to_json()) == s
 
 
 # --- persistence and restart --------------------------------------------------------------------------------
@@ -320,15 +479,24 @@ RESTART_SCRIPT: Script = [(0, down(AGG)), (30, down(OLT)), (60, down(AGG)), (60,
                           (150, down(OLT)), (200, up(AGG)), (200, up(OLT))]
 
 
-@pytest.mark.parametrize("cut", [20, 50, 95, 180, 230, 300])
-def test_restart_resumes_without_repeating(cut: float) -> None:
-    _, whole = run(RESTART_SCRIPT, 400)
-    first, part1 = run([x for x in RESTART_SCRIPT if x[0] <= cut], cut)
+# a root in maintenance found after its symptom's ticket; its window ends with it still down (merge at 390)
+OVERRUN_SCRIPT: Script = [(0, down(OLT)), (120, down(AGG)), (200, down(AGG)), (200, down(OLT)), (450, up(AGG)),
+                          (450, up(OLT))]
+RESTARTS = [(RESTART_SCRIPT, None, cut, 1) for cut in (20, 50, 95, 180, 230, 300)] + [
+    (OVERRUN_SCRIPT, ((100, 300),), cut, 2) for cut in (95, 125, 250, 300, 385, 395, 460)
+]
+
+
+@pytest.mark.parametrize(("script", "windows", "cut", "opened"), RESTARTS)
+def test_restart_resumes_without_repeating(script: Script, windows: Windows | None, cut: float, opened: int) -> None:
+    cal = None if windows is None else calendar(windows)
+    _, whole = run(script, 600, cal=cal)
+    first, part1 = run([x for x in script if x[0] <= cut], cut, cal=cal)
     restored = EngineState.from_json(first.to_json())
     assert restored == first
-    _, part2 = run([x for x in RESTART_SCRIPT if x[0] > cut], 400, state=restored, start=cut + 5)
+    _, part2 = run([x for x in script if x[0] > cut], 600, state=restored, start=cut + 5, cal=cal)
     assert [summary(a) for _, a in part1 + part2] == [summary(a) for _, a in whole]
-    assert sum(isinstance(a, OpenTicket) for _, a in part1 + part2) == 1
+    assert sum(isinstance(a, OpenTicket) for _, a in part1 + part2) == opened
 
 
 def test_restart_with_the_condition_still_active_opens_no_second_ticket() -> None:
@@ -362,18 +530,21 @@ def test_storm_opens_one_ticket_per_root(order: list[C], times: list[int]) -> No
 # --- the fast path (timers only for touched tracks) decides exactly as a full scan on every step ---------------
 
 EVENTS = [down(AGG), up(AGG), down(OLT), up(OLT), port(OLT, "GPON 0/1/0"), port(OLT, "GPON 0/1/0", False),
-          C(OLT, Kind.PON_DOWN, "0/1/0"), C(OLT, Kind.ONU_LOS, "0/1/0:1"), down(DIST), down(AGG2), up(AGG2)]
+          C(OLT, Kind.PON_DOWN, "0/1/0"), C(OLT, Kind.ONU_LOS, "0/1/0:1"), down(DIST), down(AGG2), up(AGG2),
+          radio(MW, CARRIER), radio(MW, CARRIER, False), down(CSR), up(CSR)]
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 1500), st.sampled_from(EVENTS)), max_size=40))
-def test_fast_path_equals_full_scan(script: list[tuple[int, C]]) -> None:
+@given(st.lists(st.tuples(st.integers(0, 1500), st.sampled_from(EVENTS)), max_size=40),
+       st.sampled_from([None, ((200.0, 700.0),), ((0.0, 300.0), (300.0, 900.0))]))
+def test_fast_path_equals_full_scan(script: list[tuple[int, C]], windows: Windows | None) -> None:
+    cal = None if windows is None else calendar(windows)
     inputs: list[tuple[float, int, Condition | Tick]] = [(t, 0, c.at(t)) for t, c in script]
     inputs += [(float(t), 1, Tick(at(t))) for t in range(0, 1800, 15)]
     inputs.sort(key=lambda x: (x[0], x[1]))
     fast, full = EngineState(), EngineState()
     for t, _, item in inputs:
-        fast, a1 = step(fast, item, topology(), at(t), settings=CFG)
-        full, a2 = step(replace(full, next_due=None), item, topology(), at(t), settings=CFG)
+        fast, a1 = step(fast, item, topology(), at(t), settings=CFG, maintenance=cal)
+        full, a2 = step(replace(full, next_due=None), item, topology(), at(t), settings=CFG, maintenance=cal)
         assert a1 == a2
     assert fast.tracks == full.tracks
