@@ -129,7 +129,7 @@ def lab(influx_up: InfluxServer, receiver: Receiver) -> Iterator[Lab]:  # noqa: 
 
 def _run(lab: Lab) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "netqos", "run", "--inventory", str(lab.inventory), "--config", str(lab.config)],
+        [sys.executable, "-m", "netqos", "run", "-v", "--inventory", str(lab.inventory), "--config", str(lab.config)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 
@@ -137,7 +137,8 @@ def _run(lab: Lab) -> subprocess.Popen[str]:
 def _stop(proc: subprocess.Popen[str]) -> str:
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
-    sys.stderr.write(err[-6000:])  # shown by pytest when the test fails
+    log = "\n".join(x for x in err.splitlines() if "scheduler" not in x)
+    sys.stderr.write(log[-20000:])  # pytest shows it when the test fails
     assert proc.returncode == 0, err[-3000:]
     return out
 
