@@ -669,6 +669,22 @@ def job_problems(doc: _Doc, known_jobs: Collection[str] | None) -> list[Problem]
     ]
 
 
+def job_timeout_warnings(doc: _Doc, settings: Settings) -> list[Problem]:
+    """A job whose ``timeout_s`` is not below its ``interval_s``: a poll still running when the next one is
+    due, so runs overlap or are skipped as overruns. A warning (``netqos check`` and ``run`` show it)."""
+    out: list[Problem] = []
+    for name, job in settings.jobs.items():
+        if job.overruns:
+            out.append(
+                doc.problem(
+                    ("jobs", name, "timeout_s"),
+                    f"timeout_s ({job.timeout_s:g} s) should be less than interval_s ({job.interval_s:g} s): a "
+                    "poll still running when the next one is due makes the next run an overrun (skipped)",
+                )
+            )
+    return out
+
+
 # --- putting it together ----------------------------------------------------------------------------------
 
 
@@ -700,6 +716,8 @@ def _load_file(
         outcome.value = model.model_validate(data)
     except ValidationError as exc:
         outcome.errors.extend(_validation_problems(doc, model, exc, data=data))
+    if isinstance(outcome.value, Settings):
+        outcome.warnings.extend(job_timeout_warnings(doc, outcome.value))
     return outcome
 
 

@@ -289,16 +289,10 @@ class Job(_Model):
     interval_s: float = Field(default=60, gt=0)
     timeout_s: float = Field(default=10, gt=0)
 
-    @field_validator("timeout_s")
-    @classmethod
-    def _below_interval(cls, v: float, info: ValidationInfo) -> float:
-        interval = info.data.get("interval_s")
-        if isinstance(interval, int | float) and v >= interval:
-            raise ValueError(
-                f"timeout_s ({v:g} s) must be less than interval_s ({interval:g} s): a poll still running "
-                "when the next one is due makes every run an overrun"
-            )
-        return v
+    @property
+    def overruns(self) -> bool:
+        """A poll may still run when the next is due (``timeout_s >= interval_s``): the loader warns."""
+        return self.timeout_s >= self.interval_s
 
 
 class SinkSettings(_Model):

@@ -65,7 +65,8 @@ def test_shipped_config_loads_clean(shipped: Loaded) -> None:
     assert st.influxdb.api == "v1" and st.influxdb.url == "http://127.0.0.1:18086"
     assert st.influxdb.database == "netqos"
     assert {n: j.interval_s for n, j in st.jobs.items()} == {
-        "system": 30, "interfaces": 30, "onu": 120, "radio": 30, "power": 30, "bgp": 30, "ssh_onu": 300
+        "system": 30, "interfaces": 30, "onu": 120, "radio": 30, "power": 30, "bgp": 30, "ssh_onu": 300,
+        "ssh_interfaces": 60,
     }
     assert (st.spool.dir, st.tickets.database_url) == ("var/spool", "sqlite:///var/tickets.db")
     assert (st.timezone, st.language) == ("Asia/Shanghai", "zh-CN")
@@ -502,19 +503,6 @@ CASES = (
         known_jobs=JOBS,
     ),
     Case(
-        "timeout-equal-to-interval",
-        (),
-        (Expect(SET, 1, "jobs.system.timeout_s", "timeout_s (30 s) must be less than interval_s (30 s)"),),
-        settings_edits=(("{interval_s: 30}", "{interval_s: 30, timeout_s: 30} #<1"),),
-        known_jobs=JOBS,
-    ),
-    Case(
-        "timeout-above-default-interval",
-        (),
-        (Expect(SET, 1, "jobs.system.timeout_s", "must be less than interval_s (60 s)"),),
-        settings_edits=(("{interval_s: 30}", "{timeout_s: 90} #<1"),),
-    ),
-    Case(
         "influx-url-without-scheme",
         (),
         (Expect(SET, 1, "influxdb.url", "must start with http:// or https://", "url"),),
@@ -642,6 +630,33 @@ def test_v3_privacy_protocols_with_long_enough_keys_load(tmp_path: Path, priv: s
     loaded = load(inv, cfg, {**ENV, "NQ_AUTH": "8-chars!", "NQ_PRIV": "priv-key-9"}, known_jobs=JOBS)
     v3 = loaded.inventory.credentials.snmp["v3"]
     assert isinstance(v3, SnmpV3) and v3.priv_protocol == priv and v3.priv_key.get_secret_value() == "priv-key-9"
+
+
+TIMEOUT_CASES = [
+    # id, jobs text (from line 6 of netqos.yaml), expected warnings (line, field, message fragment)
+    ("below", "  system: {interval_s: 30, timeout_s: 29.5}\n", []),
+    ("equal", "  system: {interval_s: 30, timeout_s: 30}\n",
+     [(6, "jobs.system.timeout_s", "timeout_s (30 s) should be less than interval_s (30 s)")]),
+    ("above-default-interval", "  system: {timeout_s: 90}\n",
+     [(6, "jobs.system.timeout_s", "timeout_s (90 s) should be less than interval_s (60 s)")]),
+    ("default-timeout-above-short-interval", "  system: {interval_s: 5}\n",
+     [(6, "jobs.system.timeout_s", "timeout_s (10 s) should be less than interval_s (5 s)")]),
+    ("two-jobs-one-bad", "  system: {interval_s: 30}\n  interfaces:\n    interval_s: 1\n    timeout_s: 2\n",
+     [(9, "jobs.interfaces.timeout_s", "(2 s) should be less than interval_s (1 s)")]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("case", "jobs", "expected"), TIMEOUT_CASES, ids=[c[0] for c in TIMEOUT_CASES])
+def test_timeout_not_below_interval_is_a_warning_with_line_and_field(
+    tmp_path: Path, case: str, jobs: str, expected: list[tuple[int, str, str]]
+) -> None:
+    settings = BASE_SETTINGS.replace("  system: {interval_s: 30}\n", jobs)
+    inv, cfg = _write_tree(tmp_path, BASE_INVENTORY, settings, FILES)
+    loaded = load(inv, cfg, ENV, known_jobs=JOBS)
+    got = [(w.line, w.field_path, w.message) for w in loaded.warnings if w.file == str(cfg / "netqos.yaml")]
+    assert len(got) == len(expected), got
+    for (line, path, fragment), (g_line, g_path, g_message) in zip(expected, got, strict=True):
+        assert (g_line, g_path) == (line, path) and fragment in g_message, got
 
 
 def test_problem_renders_file_line_column_field() -> None:
