@@ -32,6 +32,7 @@ from alarms.model import (
     AlarmState,
     AttachSymptoms,
     Condition,
+    MergeTicket,
     OpenTicket,
     RecordAlarm,
     RestoreTicket,
@@ -39,7 +40,7 @@ from alarms.model import (
 )
 from alarms.state_store import Snapshot, StateStore
 from alarms.tickets.assign import assign_team, required_skills
-from alarms.tickets.store import SqlTicketStore
+from alarms.tickets.store import SYSTEM, SqlTicketStore
 from collectors import measurements as m
 from collectors.model import Clock, DeviceEvent, PollResult, Sample, Sink
 from config.alarms import Rules
@@ -170,6 +171,8 @@ class AlarmService:
                 self._count(symptoms_attached=len(a.symptoms))
                 if ticket_or_none is None:
                     log.info("symptoms of %s: no open ticket to attach them to", a.root)
+            elif isinstance(a, MergeTicket):
+                self._merge(a, now)
             elif isinstance(a, RestoreTicket):
                 restored = self._tickets.restore(a.root, a.restored_at)
                 if restored is not None:
@@ -181,6 +184,24 @@ class AlarmService:
                 log.info("alarm %s %s (root %s)", a.alarm.key, a.change, a.alarm.root)
                 if a.change == "cleared":  # a symptom on a ticket: the ticket shows it cleared (else no-op)
                     self._tickets.mark_cleared(str(a.alarm.key), a.alarm.cleared_at or now)
+
+    def _merge(self, a: MergeTicket, now: datetime) -> None:
+        """``a.from_root``'s ticket is a duplicate: its alarms join ``a.into_root``'s ticket, and it says so.
+
+        Until the store can close a ticket as a duplicate and move its symptoms in one transaction, the
+        duplicate stays open with a note pointing at the surviving ticket (added once)."""
+        into = self._tickets.attach(a.into_root, [s.key for s in a.symptoms], a.impact, now)
+        dup = self._tickets.find_open(str(a.from_root))
+        if into is None or dup is None or dup.id == into.id:
+            log.info("merge of %s into %s: nothing to merge (tickets %s, %s)", a.from_root, a.into_root,
+                     dup.id if dup else None, into.id if into else None)  # fmt: skip
+            return
+        text = f"duplicate of #{into.id}: {a.from_root} is a symptom of {a.into_root}"
+        if all(n.text != text for n in dup.notes):
+            self._tickets.add_note(dup.id, SYSTEM, text, now)
+        self._count(symptoms_attached=len(a.symptoms))
+        log.warning("ticket %d merged into ticket %d: %s is a symptom of %s", dup.id, into.id, a.from_root,
+                    a.into_root)  # fmt: skip
 
     def _count(self, **delta: int) -> None:
         s = self._stats

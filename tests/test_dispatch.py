@@ -30,7 +30,7 @@ from alarms.dispatch import (
 )
 from alarms.engine import EngineSettings
 from alarms.maintenance import MaintenanceCalendar
-from alarms.model import AlarmKey, Impact, TicketStatus
+from alarms.model import AlarmKey, Impact, MergeTicket, TicketStatus
 from alarms.notify import Notifier, SmtpChannel, TicketEvent, WebhookChannel
 from alarms.notify.notifier import Channel
 from alarms.service import AlarmService
@@ -42,7 +42,7 @@ from config.alarms import load_alarms
 from config.loader import load
 from config.tickets import Backoff
 from tests.notify_fixtures import SECRET, Receiver, SmtpServer, receiver, smtp_server  # noqa: F401
-from tests.tickets_fixtures import T0, open_action, service
+from tests.tickets_fixtures import T0, alarm, open_action, service
 
 ROOT = Path(__file__).resolve().parents[1]
 S = TicketStatus
@@ -393,18 +393,11 @@ class WatchedStateStore:
 async def test_the_pipeline_spools_alarm_points_before_saving_and_marks_cleared_symptoms(
     store: SqlTicketStore,
 ) -> None:
-    loaded = load(ROOT / "inventory.yaml", ROOT / "config", env={})
-    inv = loaded.inventory
-    cfg = load_alarms(ROOT / "config" / "alarms.yaml", {d.name for d in inv.devices}, {s.name for s in inv.sites})
-    topo = Topology.from_inventory(inv)
     sink = ListSink()
-    states = WatchedStateStore(sink)
     clock = Clock(T0)
-    service = AlarmService(
-        inventory=inv, rules=cfg.rules, settings=EngineSettings.from_config(cfg, 30.0), topology=topo,
-        calendar=MaintenanceCalendar.build((), topo), tickets=store, state_store=states,  # type: ignore[arg-type]
-        sink=sink, clock=clock,
-    )  # fmt: skip
+    service = _pipeline(store, sink, clock)
+    states = service._state_store
+    assert isinstance(states, WatchedStateStore)
     port = AlarmKey("agg-sh-mh-01", "interface_down", "ae0")
     # another root's ticket lists this port's alarm as a symptom
     listing, _ = store.open_or_get(open_action("core-sh-01", symptoms=()), None, T0)
@@ -421,3 +414,33 @@ async def test_the_pipeline_spools_alarm_points_before_saving_and_marks_cleared_
     cleared = [c for c in store.changes_since(0) if c.action == "symptom_cleared" and c.ticket_id == listing.id]
     assert [c.detail["symptom"] for c in cleared] == [str(port)]
     assert T0 + timedelta(seconds=200) <= cleared[0].time <= clock.now
+
+
+def _pipeline(store: SqlTicketStore, sink: ListSink, clock: Clock) -> AlarmService:
+    loaded = load(ROOT / "inventory.yaml", ROOT / "config", env={})
+    inv = loaded.inventory
+    cfg = load_alarms(ROOT / "config" / "alarms.yaml", {d.name for d in inv.devices}, {s.name for s in inv.sites})
+    topo = Topology.from_inventory(inv)
+    return AlarmService(
+        inventory=inv, rules=cfg.rules, settings=EngineSettings.from_config(cfg, 30.0), topology=topo,
+        calendar=MaintenanceCalendar.build((), topo), tickets=store,
+        state_store=WatchedStateStore(sink),  # type: ignore[arg-type]
+        sink=sink, clock=clock,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("repeats", [1, 2])  # a crash before the state is saved carries it out again
+def test_a_merge_moves_the_alarms_and_marks_the_duplicate_once(store: SqlTicketStore, repeats: int) -> None:
+    pipeline = _pipeline(store, ListSink(), Clock(T0))
+    older, _ = store.open_or_get(open_action("olt-sh-pd-01"), None, T0)
+    root, _ = store.open_or_get(open_action("agg-sh-pd-01", services=("svc-9",)), None, _h(0.1))
+    olt = AlarmKey("olt-sh-pd-01", "device_unreachable", "")
+    agg = AlarmKey("agg-sh-pd-01", "device_unreachable", "")
+    merge = MergeTicket(agg, olt, (alarm("olt-sh-pd-01"),), Impact((service("svc-1"), service("svc-9")), 1))
+    for _ in range(repeats):
+        pipeline._carry_out([merge], _h(0.2))
+    into, dup = store.get(root.id), store.get(older.id)
+    assert into is not None and dup is not None
+    assert olt in into.symptoms and into.priority == 1
+    assert {s.service_id for s in into.services} == {"svc-1", "svc-9"}
+    assert [n.text for n in dup.notes] == [f"duplicate of #{root.id}: {olt} is a symptom of {agg}"]
