@@ -383,10 +383,10 @@ def alarm_service(loaded: Loaded, config_dir: Path, sink: Sink, store: SqlTicket
         else AlarmsConfig()  # no alarms.yaml: the documented defaults
     )
     topology = Topology.from_inventory(inv)
-    # the grouping window covers one poll of what correlation needs (reachability, interfaces) + hold-down
-    poll_s = max((j.interval_s for n, j in settings.jobs.items() if n in (SYSTEM_JOB, INTERFACES_JOB)), default=60.0)
+    # an ``auto`` grouping window covers one poll of every job correlation needs + the longest hold-down
+    engine = EngineSettings.from_config(cfg, jobs=settings.jobs)
     return AlarmService(
-        inventory=inv, rules=cfg.rules, settings=EngineSettings.from_config(cfg, poll_s), topology=topology,
+        inventory=inv, rules=cfg.rules, settings=engine, topology=topology,
         calendar=MaintenanceCalendar.build(cfg.maintenance, topology),
         tickets=store, state_store=StateStore(Path(settings.tickets.alarm_state_file)), sink=sink, clock=utc_now,
     )  # fmt: skip
