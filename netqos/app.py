@@ -39,7 +39,7 @@ from collectors.sink.lineproto import encode
 from collectors.snmp.collect import SnmpCollector
 from collectors.snmp.detect import AUTO, ProfileResolver
 from collectors.snmp.pysnmp_client import PysnmpEngine
-from collectors.ssh.collect import SshCollector, ssh_poll_jobs
+from collectors.ssh.collect import PLATFORM_JOBS, SshCollector, ssh_poll_jobs
 from collectors.ssh.pool import SessionPool
 from collectors.ssh.session import NetmikoSession, SshTarget
 from collectors.traps.decode import TrapDecoder
@@ -47,7 +47,7 @@ from collectors.traps.model import EventHandler
 from collectors.traps.receiver import TrapReceiver
 from collectors.traps.resolve import devices_from_inventory
 from config.alarms import ALARMS_FILE, AlarmsConfig, load_alarms
-from config.loader import Loaded, describe, load
+from config.loader import Loaded, describe, load_with_profiles
 from config.models import Device, Inventory, Settings, SnmpV2c, SnmpV3
 from config.profiles import ProfileSet, load_profiles
 from config.tickets import NOTIFY_FILE, load_notify
@@ -80,7 +80,8 @@ def _profile_dirs(config_dir: Path) -> list[Path]:
 def load_all(inventory: Path, config_dir: Path) -> tuple[Loaded, ProfileSet]:
     """Profiles (built-in + ``config/profiles/``), then inventory and settings checked against them."""
     profiles = load_profiles(_profile_dirs(config_dir))
-    loaded = load(inventory, config_dir, os.environ, known_profiles=set(profiles.profiles))
+    ssh_jobs = {j for jobs in PLATFORM_JOBS.values() for j in jobs}
+    loaded = load_with_profiles(inventory, config_dir, os.environ, profiles, ssh_jobs)
     for w in loaded.warnings:
         log.warning("%s", w)
     return loaded, profiles
@@ -140,9 +141,6 @@ def _job_timeout(settings: Settings) -> float:
 def check(inventory: Path, config_dir: Path, out: TextIO) -> int:
     """``netqos check``: load everything as ``run`` would (device profiles and job names checked against the
     profiles of the built-in set and ``config/profiles/``) and say what was found."""
-    from collectors.ssh.collect import PLATFORM_JOBS
-    from config.loader import load_with_profiles
-
     profiles = load_profiles(_profile_dirs(config_dir))
     ssh_jobs = {j for jobs in PLATFORM_JOBS.values() for j in jobs}
     loaded = load_with_profiles(inventory, config_dir, os.environ, profiles, ssh_jobs)
@@ -544,7 +542,8 @@ def tickets(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     store = open_store(loaded.settings.tickets.database_url)
     try:
         if args.command == "tickets":
-            return tickets_command(args, store, utc_now, out, err)
+            teams = [t.name for t in loaded.inventory.teams]
+            return tickets_command(args, store, utc_now, out, err, teams)
         limits = load_notify(args.config / NOTIFY_FILE, os.environ).escalation.limits
         sites = sites_from_inventory(loaded.inventory)
         deadline = deadline_by_site_class(
@@ -553,6 +552,7 @@ def tickets(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         app = create_app(
             store, FileTokenStore(args.tokens_file), utc_now, loaded.settings.language, sites=sites,
             repair_deadline=deadline, timezone=loaded.settings.timezone,
+            teams=[t.name for t in loaded.inventory.teams],
         )
         return serve(app, args.host, args.port)
     finally:
