@@ -42,7 +42,7 @@ from config.alarms import load_alarms
 from config.loader import load
 from config.tickets import Backoff
 from tests.notify_fixtures import SECRET, Receiver, SmtpServer, receiver, smtp_server  # noqa: F401
-from tests.tickets_fixtures import T0, alarm, open_action, service
+from tests.tickets_fixtures import T0, alarm, db_url, open_action, service  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 S = TicketStatus
@@ -169,6 +169,13 @@ def store() -> Iterator[SqlTicketStore]:
         yield st
 
 
+@pytest.fixture
+def any_store(db_url: str) -> Iterator[SqlTicketStore]:  # noqa: F811
+    """The store on SQLite and on PostgreSQL."""
+    with open_store(db_url) as st:
+        yield st
+
+
 def _webhook(rec: Receiver, attempts: int = 2, sleep: Callable[[float], None] = lambda s: None) -> WebhookChannel:
     return WebhookChannel("noc", rec.url, SECRET, Backoff(max_attempts=attempts, initial_s=0.05), sleep, 5.0)
 
@@ -209,13 +216,14 @@ SCENARIOS = [
 
 @pytest.mark.parametrize(("ops", "notices", "statuses"), SCENARIOS)
 async def test_each_change_gives_its_notice_once_and_a_point(
-    store: SqlTicketStore,
+    any_store: SqlTicketStore,
     receiver: Receiver,  # noqa: F811
     smtp_server: SmtpServer,  # noqa: F811
     ops: list[str],
     notices: list[str],
     statuses: list[str],
 ) -> None:
+    store = any_store
     receiver.reset([])
     mails = len(smtp_server.mailbox.messages)
     notifier = Notifier(((_webhook(receiver), ("opened", "escalated", "resolved")), (_smtp(smtp_server), ("opened",))))
