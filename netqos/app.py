@@ -430,8 +430,8 @@ async def run(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    store = open_store(settings.tickets.database_url)  # first: a bad database URL stops here, nothing open
     sink = await InfluxSink.open(settings.influxdb, sink=settings.sink, spool=settings.spool)
-    store = open_store(settings.tickets.database_url)
     iface_interval = settings.jobs.get(INTERFACES_JOB, settings.jobs[next(iter(settings.jobs))]).interval_s
     t0 = time.monotonic()
     try:
