@@ -165,6 +165,7 @@ def ticket_point(change: TicketChange, ticket: Ticket) -> Sample:
             m.F_STATUS_TEXT: status_at(change, ticket).value, m.F_SERVICES: len(ticket.services),
             m.F_SUBSCRIBERS: sum(s.subscribers for s in ticket.services),
             m.F_TEXT: f"{change.action} ({change.actor}): {ticket.title}",
+            m.F_CHANGE: change.action, m.F_ACTOR: change.actor,
         },
         point_time(change),
     )  # fmt: skip

@@ -128,6 +128,7 @@ TAG_PRIORITY: Final = "priority"
 F_STATUS_TEXT: Final = "status_text"  # string: open | acknowledged | in_progress | resolved | closed
 F_SERVICES: Final = "services"  # int: affected services
 F_SUBSCRIBERS: Final = "subscribers"  # int: affected subscribers
+F_ACTOR: Final = "actor"  # string: who made the change (system, a token's name, a CLI user)
 
 # --- the trap receiver's own counters (cumulative ints) ------------------------------------------------------
 TRAP_RECEIVER: Final = "trap_receiver"
@@ -208,7 +209,7 @@ SCHEMA: Final = (
     Measurement(
         TICKET,
         (TAG_TICKET, TAG_DEVICE, TAG_KIND, TAG_PRIORITY, TAG_REGION, TAG_SITE),
-        (F_STATUS_TEXT, F_SERVICES, F_SUBSCRIBERS, F_TEXT),
+        (F_STATUS_TEXT, F_SERVICES, F_SUBSCRIBERS, F_TEXT, F_CHANGE, F_ACTOR),
     ),
     Measurement(
         POLLER,

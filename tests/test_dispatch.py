@@ -250,6 +250,7 @@ async def test_each_change_gives_its_notice_once_and_a_point(
     assert [p.fields[m.F_STATUS_TEXT] for p in after_open] == statuses
     assert all(str(p.fields[m.F_TEXT]).startswith(f"{c.action} ({actors[c.action]})")
                for p, c in zip(sink.samples, trail, strict=True))  # fmt: skip
+    assert [(p.fields[m.F_CHANGE], p.fields[m.F_ACTOR]) for p in sink.samples] == [(c.action, c.actor) for c in trail]
     # handled: the cursors moved to the end and nothing is sent or written again
     assert store.cursor(NOTIFY_CURSOR) == store.cursor(GRAFANA_CURSOR) == trail[-1].id
     assert await d.pump(NOTIFY_CURSOR) == await d.pump(GRAFANA_CURSOR) == 0
