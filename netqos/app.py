@@ -39,8 +39,8 @@ from collectors.sink.lineproto import encode
 from collectors.snmp.collect import SnmpCollector
 from collectors.snmp.detect import AUTO, ProfileResolver
 from collectors.snmp.pysnmp_client import PysnmpEngine
-from collectors.ssh.collect import PLATFORM_JOBS, SshCollector, ssh_poll_jobs
-from collectors.ssh.pool import SessionPool
+from collectors.ssh.collect import JOB_INTERFACES, PLATFORM_JOBS, SshCollector, ssh_poll_jobs
+from collectors.ssh.pool import SessionPool, workers_for
 from collectors.ssh.session import NetmikoSession, SshTarget
 from collectors.traps.decode import TrapDecoder
 from collectors.traps.model import EventHandler
@@ -446,8 +446,8 @@ async def run(
             }
 
             ssh_by_name = ssh_targets(inv, settings)
-            pool = SessionPool(NetmikoSession.open)
-            ssh_interval = next((j.interval_s for n, j in settings.jobs.items() if n.startswith(SSH_JOB_PREFIX)), 60.0)
+            pool = SessionPool(NetmikoSession.open, workers=workers_for(len(ssh_by_name)))
+            ssh_interval = settings.jobs[JOB_INTERFACES].interval_s if JOB_INTERFACES in settings.jobs else 60.0
             ssh = SshCollector(ssh_by_name, pool, RateTracker(Limits(interval_s=ssh_interval)), utc_now)
 
             async def run_one(device: str, job: str) -> PollResult:
@@ -496,6 +496,7 @@ async def run(
             if reporter is not None:
                 reporter.cancel()
             await scheduler.stop()
+            ifnames.flush()  # names learned in the last seconds survive the restart
             if receiver is not None:
                 await receiver.stop()
             stop_ticks.set()

@@ -130,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     trap.add_argument("device")
     trap.add_argument(
         "kind", choices=("linkDown", "linkUp", "coldStart", "warmStart", "bgpBackwardTransition", "bgpEstablished",
-                         "eriAlarm", "eriAlarmClear"),
+                         "eriAlarm", "eriAlarmClear", "emsHeartbeat"),
     )
     trap.add_argument("--ifindex", type=int, default=1, help="the interface of linkDown/linkUp")
     from alarms.api.cli import add_api_command, add_ticket_commands, add_token_commands

@@ -336,3 +336,15 @@ def test_poll_ipv6_target(form: str, request: pytest.FixtureRequest, capsys: pyt
     assert code == 0, err
     (device,) = _json_lines(out)
     assert device["tags"]["device"] == f"[::1]:{port}" and device["fields"]["reachable"] == 1
+
+
+def test_lab_trap_offers_every_kind_the_lab_can_send() -> None:
+    from lab.traps import KINDS
+    from netqos.cli import build_parser
+
+    parser = build_parser()
+    for kind in KINDS:
+        args = parser.parse_args(["lab", "trap", "olt-sh-pd-01", kind])
+        assert args.kind == kind
+    with pytest.raises(SystemExit):
+        parser.parse_args(["lab", "trap", "olt-sh-pd-01", "noSuchKind"])
