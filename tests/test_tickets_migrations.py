@@ -116,3 +116,61 @@ def test_upgrade_keeps_tickets_written_by_an_older_schema(db_url: str, start: st
         assert migrate.current_revision(engine) == start
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("audit_rows", "cursors_before", "cursors_after"),
+    [
+        (0, {}, {"notify": 0, "grafana": 0}),  # no history: the readers start at the beginning
+        (3, {}, None),  # history and no cursor: both start at the end of the trail (None: its last id)
+        (3, {"notify": 1}, {"notify": 1, "grafana": None}),  # a cursor already there is kept
+        (2, {"notify": 2, "grafana": 1}, {"notify": 2, "grafana": 1}),
+    ],
+)
+def test_upgrade_starts_the_dispatch_cursors_at_the_end_of_existing_history(
+    db_url: str,  # noqa: F811
+    audit_rows: int,
+    cursors_before: dict[str, int],
+    cursors_after: dict[str, int | None] | None,
+) -> None:
+    """A database at 0003 written before the dispatcher ran: upgrading must not make it replay every change."""
+    engine = make_engine(db_url)
+    try:
+        migrate.upgrade(engine, "0003")
+        with engine.begin() as conn:
+            tid = conn.execute(
+                sa.text(
+                    "INSERT INTO tickets (dedup_key, status, priority, title, region, site, detected, created_at, "
+                    "updated_at) VALUES ('olt|device_unreachable|', 'open', 2, 't', 'r', 's', :t, :t, :t) "
+                    "RETURNING id"
+                ),
+                {"t": at(0).replace(tzinfo=None)},
+            ).scalar_one()
+            ids = [
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO ticket_audit (ticket_id, actor, time, action, detail) "
+                        "VALUES (:id, 'system', :t, 'note', '{}') RETURNING id"
+                    ),
+                    {"id": tid, "t": at(i).replace(tzinfo=None)},
+                ).scalar_one()
+                for i in range(audit_rows)
+            ]
+            for name, value in cursors_before.items():
+                conn.execute(
+                    sa.text("INSERT INTO dispatch_cursors (name, last_id) VALUES (:n, :v)"), {"n": name, "v": value}
+                )
+    finally:
+        engine.dispose()
+    last = max(ids, default=0)
+    expected = {n: last if v is None else v for n, v in (cursors_after or {"notify": None, "grafana": None}).items()}
+    with open_store(db_url) as store:
+        assert migrate.current_revision(store.engine) == head()
+        assert {n: store.cursor(n) for n in expected} == expected
+        assert audit_rows == 0 or expected["grafana"] > 0  # the case is not vacuous
+    engine = make_engine(db_url)
+    try:
+        migrate.downgrade(engine, "0003")
+        assert migrate.current_revision(engine) == "0003"
+    finally:
+        engine.dispose()

@@ -14,7 +14,8 @@ class CauseCode:
     en: str
     excluded_from_sla: bool = False
     """True: the outage does not count against repair time or availability (customer side, force
-    majeure, announced maintenance, no access to the premises)."""
+    majeure, announced maintenance, no access to the premises, or a duplicate: the outage is counted on
+    the ticket it was merged into)."""
 
 
 _BUILTIN = (
@@ -29,7 +30,11 @@ _BUILTIN = (
     CauseCode("no_access", "无法进入用户场所", "no access to the premises", excluded_from_sla=True),
     CauseCode("force_majeure", "不可抗力", "force majeure", excluded_from_sla=True),
     CauseCode("planned_maintenance", "计划维护", "planned maintenance", excluded_from_sla=True),
+    CauseCode("duplicate", "重复工单（已合并）", "duplicate (merged)", excluded_from_sla=True),
 )
+
+DUPLICATE = "duplicate"
+"""The cause code the system closes a ticket with when it is merged into another (never counted twice)."""
 
 DEFAULT_CAUSES: Mapping[str, CauseCode] = MappingProxyType({c.code: c for c in _BUILTIN})
 

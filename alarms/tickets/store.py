@@ -37,7 +37,7 @@ from alarms.model import (
     TicketStatus,
 )
 from alarms.tickets import migrate
-from alarms.tickets.causes import DEFAULT_CAUSES, CauseCode
+from alarms.tickets.causes import DEFAULT_CAUSES, DUPLICATE, CauseCode
 from alarms.tickets.lifecycle import audit_action, check_transition, is_reopen
 from alarms.tickets.schema import AuditRow, DispatchCursorRow, NoteRow, ServiceRow, SymptomRow, TicketRow
 
@@ -249,6 +249,47 @@ class SqlTicketStore:
             if _merge(row, symptoms, impact, now):
                 s.flush()
             return to_ticket(row)
+
+    def merge_duplicate(self, from_root: AlarmKey, into_root: AlarmKey, now: datetime) -> Ticket | None:
+        """``from_root``'s not-closed ticket is a duplicate of ``into_root``'s: in one transaction (both rows
+        locked, in key order) its symptoms and services move to the surviving ticket (none twice; ``from_root``
+        itself becomes a symptom; an earlier complaint time and a lower priority number come along), and it
+        is closed with cause code ``duplicate`` (actor ``system``, whatever its status: no lifecycle check).
+        Audit ``merged`` (``into``) on the old ticket, ``absorbed`` (``from``) on the survivor.
+
+        Returns the surviving ticket; None when there is nothing to merge: ``from_root`` has no not-closed
+        ticket (already merged — a repeat changes nothing), or ``into_root`` has none yet (logged; the old
+        ticket is left alone)."""
+        frm_key, into_key = str(from_root), str(into_root)
+        if frm_key == into_key:
+            log.warning("merge of %s into itself: nothing to do", frm_key)
+            return None
+        with self._tx() as s:
+            rows = {k: self._open_row(s, k, lock=True) for k in sorted((frm_key, into_key))}
+            old, into = rows[frm_key], rows[into_key]
+            if old is None:
+                log.info("merge of %s into %s: no open ticket for %s (already merged)", frm_key, into_key, frm_key)
+                return None
+            if into is None:
+                log.warning("merge of %s (ticket #%d) into %s: %s has no open ticket; ticket #%d left alone",
+                            frm_key, old.id, into_key, into_key, old.id)  # fmt: skip
+                return None
+            into_detail = _absorb(into, old, now)
+            old_detail = {"into": str(into.id), "from": old.status, "to": _CLOSED, "cause_code": DUPLICATE}
+            if old.symptoms:
+                old_detail["symptoms"] = ",".join(x.alarm_key for x in old.symptoms)
+            if old.services:
+                old_detail["services"] = ",".join(x.service_id for x in old.services)
+            old.symptoms.clear()
+            old.services.clear()
+            old.status, old.cause_code, old.closed = _CLOSED, DUPLICATE, now
+            _audit(old, SYSTEM, now, "merged", **old_detail)
+            _audit(into, SYSTEM, now, "absorbed", **into_detail)
+            s.flush()
+            survivor, old_id = to_ticket(into), old.id
+        log.warning("ticket #%d (%s) merged into ticket #%d (%s): closed as %s", old_id, frm_key, survivor.id,
+                    into_key, DUPLICATE)  # fmt: skip
+        return survivor
 
     def _recur(self, s: Session, row: TicketRow, action: OpenTicket, now: datetime) -> Ticket:
         previous = row.status
@@ -530,6 +571,45 @@ def _merge(row: TicketRow, symptoms: Sequence[AlarmKey], impact: Impact, now: da
         row.priority = priority
     _audit(row, SYSTEM, now, "attached", **detail)
     return True
+
+
+def _absorb(into: TicketRow, old: TicketRow, now: datetime) -> dict[str, str]:
+    """Move ``old``'s alarms, services, complaint time and priority onto ``into`` (rows changed in place);
+    the ``absorbed`` audit detail. A symptom both list stays once, active if either has it active."""
+    by_key = {x.alarm_key: x for x in into.symptoms}
+    incoming = [(old.dedup_key, None)] + [(x.alarm_key, x.cleared_at) for x in old.symptoms]
+    new: list[str] = []
+    for key, cleared in incoming:
+        if key == into.dedup_key:
+            continue
+        have = by_key.get(key)
+        if have is None:
+            by_key[key] = SymptomRow(alarm_key=key, attached_at=now, cleared_at=cleared)
+            into.symptoms.append(by_key[key])
+            new.append(key)
+        elif cleared is None and have.cleared_at is not None:
+            have.cleared_at = None
+    have_svc = {x.service_id for x in into.services}
+    new_svc = [x for x in old.services if x.service_id not in have_svc]
+    into.services.extend(
+        ServiceRow(service_id=x.service_id, customer=x.customer, service_class=x.service_class,
+                   subscribers=x.subscribers, via=x.via)
+        for x in new_svc
+    )  # fmt: skip
+    detail = {"from": str(old.id), "root": old.dedup_key}
+    if new:
+        detail["symptoms"] = ",".join(new)
+    if new_svc:
+        detail["services"] = ",".join(x.service_id for x in new_svc)
+    if old.priority < into.priority:
+        detail["priority"] = f"{into.priority}→{old.priority}"
+        into.priority = old.priority
+    if old.reported is not None and (into.reported is None or old.reported < into.reported):
+        if into.reported is not None:
+            detail["previous_reported"] = _iso(into.reported)
+        detail["reported"] = _iso(old.reported)
+        into.reported = old.reported
+    return detail
 
 
 def _add_note(row: TicketRow, author: str, text: str, now: datetime) -> None:
