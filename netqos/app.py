@@ -437,7 +437,8 @@ async def run(
     try:
         async with PysnmpEngine() as engine:
             tracker = RateTracker(Limits(interval_s=iface_interval))
-            collector = SnmpCollector(profiles, engine.client, tracker, utc_now)
+            budgets = {n: j.timeout_s for n, j in settings.jobs.items() if not n.startswith(SSH_JOB_PREFIX)}
+            collector = SnmpCollector(profiles, engine.client, tracker, utc_now, budgets=budgets)
             resolver = ProfileResolver(profiles, engine.client)
             targets = {
                 d.name: (device_target(inv, settings, d, settings.jobs[SYSTEM_JOB].timeout_s

@@ -21,7 +21,6 @@ import pytest
 from collectors import measurements as m
 from collectors.counters import Limits, RateTracker
 from collectors.model import PollResult, Target
-from collectors.snmp import collect
 from collectors.snmp.collect import SnmpCollector
 from config.profiles import ProfileSet, load_profiles
 from lab.network import default_recordings_dir
@@ -32,11 +31,6 @@ from tests.transports import Transport
 DEVICES = default_recordings_dir()
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 
-ENGINE_COUNTS_SCALARS = hasattr(collect, "column_counts")
-needs_scalar_counts = pytest.mark.skipif(
-    not ENGINE_COUNTS_SCALARS,
-    reason="count sources in scalars groups need the collect.py change given in docs/profiles.md (Scalar counts)",
-)
 
 
 def _oid_key(line: str) -> tuple[int, ...]:
@@ -355,7 +349,7 @@ POWER_CASES: list[tuple[str, str, str, float | None, bool]] = [
 
 @pytest.mark.parametrize(
     ("stem", "profile", "field", "want"),
-    [pytest.param(*c[:4], marks=[needs_scalar_counts] if c[4] else [], id=f"{c[0]}-{c[2]}") for c in POWER_CASES],
+    [pytest.param(*c[:4], id=f"{c[0]}-{c[2]}") for c in POWER_CASES],
 )
 async def test_power(
     profiles: ProfileSet, transport: Transport, recordings: dict[str, Recording],

@@ -22,7 +22,6 @@ import pytest
 from collectors import measurements as m
 from collectors.counters import Limits, RateTracker
 from collectors.model import PollResult, Sample, SnmpClient, Target
-from collectors.snmp import collect
 from collectors.snmp import indexes as ix
 from collectors.snmp.collect import SnmpCollector
 from collectors.snmp.decoders import gpon_serial
@@ -399,10 +398,6 @@ def test_pdu_budget_is_the_last_count_without_a_warning(rate: float, timeout_s: 
     assert paced_seconds(budget, rate) < WARN_FRACTION * timeout_s or budget == 1
 
 
-@pytest.mark.skipif(
-    not hasattr(collect, "PollGate"),
-    reason="the collector's PollGate wiring is the collect.py change given in docs/profiles.md",
-)
 async def test_collector_warns_when_a_poll_nears_its_job_timeout(
     profiles: ProfileSet, caplog: pytest.LogCaptureFixture
 ) -> None:

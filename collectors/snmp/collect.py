@@ -27,7 +27,7 @@ from collectors.model import Clock, FieldValue, PollResult, Sample, SnmpClient, 
 from collectors.scheduler import request_timeout
 from collectors.snmp.decoders import VALUE_DECODERS
 from collectors.snmp.indexes import DEFAULT_PARENT, INDEX_DECODERS, PARENT_DECODERS
-from collectors.snmp.ratelimit import Throttle, TokenBucket, gate_client
+from collectors.snmp.ratelimit import PollGate, Throttle, TokenBucket, gate_client
 from config.profiles import (
     Condition,
     Profile,
@@ -66,7 +66,7 @@ def scalar_oids(groups: Sequence[AnyGroup]) -> tuple[str, ...]:
     oids: list[str] = []
     for g in groups:
         if isinstance(g, ScalarsGroup):
-            oids += [s.oid for spec in g.fields.values() for s in spec.sources if s.oid is not None]
+            oids += g.scalar_oids
         elif isinstance(g, TableGroup) and g.uptime is not None:
             oids.append(g.uptime)
     return tuple(dict.fromkeys(oids))
@@ -86,8 +86,9 @@ async def fetch(
             scalars = await client.get(oids)
             response_ms = (timer() - t0) * 1000.0
         for g in groups:
-            if isinstance(g, TableGroup | ReduceGroup):
-                wanted = [c for c in g.columns if c not in columns]
+            cols = g.count_columns if isinstance(g, ScalarsGroup) else g.columns
+            if cols:
+                wanted = [c for c in cols if c not in columns]
                 if wanted:
                     columns.update(await client.walk_table(wanted))
     except SnmpError as exc:
@@ -298,6 +299,22 @@ class Counts:
         return count
 
 
+def column_counts(columns: Mapping[str, Mapping[str, SnmpValue]]) -> CountLookup:
+    """The count lookup of a scalars group: rows of the whole column (those ``equals`` a value, if given);
+    None when the column answered no row at all (unknown, not zero)."""
+
+    def count(src: Source) -> int | None:
+        rows = columns.get(src.column)
+        if not rows:
+            return None
+        if src.equals is None:
+            return len(rows)
+        want = src.equals
+        return sum(1 for v in rows.values() if _equals(want, v))
+
+    return count
+
+
 def _equals(want: int | str, value: SnmpValue) -> bool:
     if isinstance(want, int):
         n = number(value)
@@ -469,8 +486,9 @@ def parse(
                 fields[m.F_REACHABLE] = 1 if answered else 0
                 if raw.response_ms is not None:
                     fields[m.F_RESPONSE_MS] = round(raw.response_ms, 3)
+            counts = column_counts(raw.columns)
             for name, spec in g.fields.items():
-                p = pick(spec, raw.scalars.get)
+                p = pick(spec, raw.scalars.get, counts)
                 if p is not None and spec.emit:
                     fields[name] = p.value
         elif isinstance(g, ReduceGroup):
@@ -622,7 +640,8 @@ class SnmpCollector:
         t0 = self._timer()
         client = self._client_factory(target)
         if prof.max_requests_per_s is not None:
-            client = gate_client(client, self.throttle(target.name, prof.max_requests_per_s))
+            throttle = self.throttle(target.name, prof.max_requests_per_s)
+            client = gate_client(client, PollGate(throttle, target.name, job, budget))
         before = client.varbinds
         try:
             raw = await fetch(client, groups, timer=self._timer)
