@@ -18,14 +18,22 @@ explains one alarm; :func:`top_root` follows those explanations to the root. The
 - ``onu_los`` on ``olt:pon:onu`` is explained by ``pon_down`` on ``olt:pon``, else by the OLT being down.
 ``on_battery`` and ``interface_flapping`` are never symptoms.
 
+Time (:class:`Timing`): an alarm already down well before a candidate root went down is not its symptom —
+evidence gathered while the path was up cannot be caused by the path going down. A candidate explainer
+whose onset is later than the alarm's onset plus the detection lag (one poll of the job that sees the
+root, e.g. two failed 30 s polls) is passed over, as if it were not down: the alarm stays its own root, or
+is explained by an older alarm. A root seen *after* its symptoms by up to the lag (its poll came later in
+the cycle, or needed a second failure) still explains them.
+
 :func:`cut_off` names the devices a broken link takes off the network (everything whose every path up
 goes through it): impact uses it for a radio link or port down.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from alarms.model import AlarmKey, Kind
 from config.models import Inventory
@@ -108,7 +116,35 @@ _LINK_DOWN = (Kind.RADIO_DOWN, Kind.INTERFACE_DOWN, Kind.INTERFACE_FLAPPING)
 """Alarms on the upstream's port/link towards a device that break that link, in order of preference."""
 
 
-def _link_break(link: Link, down: Mapping[AlarmKey, object]) -> AlarmKey | None:
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """When each down alarm's current occurrence began (``onset``) and how late a root may be seen after
+    its symptoms (``lag``). An alarm without an onset is never ruled out."""
+
+    onset: Mapping[AlarmKey, datetime]
+    lag: timedelta
+
+    def can_explain(self, cause: AlarmKey, effect: AlarmKey) -> bool:
+        """False when ``effect`` went down more than ``lag`` before ``cause``: it predates the cause."""
+        c, e = self.onset.get(cause), self.onset.get(effect)
+        return c is None or e is None or e >= c - self.lag
+
+
+@dataclass(frozen=True, slots=True)
+class _Causes:
+    """The down alarms that may explain ``effect``: in ``down`` and, with a timing, not later than it."""
+
+    down: Container[AlarmKey]
+    effect: AlarmKey
+    timing: Timing | None
+
+    def __contains__(self, key: object) -> bool:
+        if key not in self.down:
+            return False
+        return self.timing is None or not isinstance(key, AlarmKey) or self.timing.can_explain(key, self.effect)
+
+
+def _link_break(link: Link, down: Container[AlarmKey]) -> AlarmKey | None:
     k = AlarmKey(link.device, Kind.DEVICE_UNREACHABLE)
     if k in down:
         return k
@@ -138,7 +174,7 @@ def cut_off(device: str, port: str, topo: Topology) -> tuple[str, ...]:
     return tuple(sorted(out))
 
 
-def _power(device: str, down: Mapping[AlarmKey, object], topo: Topology) -> AlarmKey | None:
+def _power(device: str, down: Container[AlarmKey], topo: Topology) -> AlarmKey | None:
     site = topo.site.get(device)
     if site is None:
         return None
@@ -149,10 +185,17 @@ def _power(device: str, down: Mapping[AlarmKey, object], topo: Topology) -> Alar
     return None
 
 
-def explainer(key: AlarmKey, down: Mapping[AlarmKey, object], topo: Topology) -> AlarmKey | None:
-    """The down alarm that directly explains ``key`` (``down``: alarms pending, raised or clearing)."""
+def explainer(
+    key: AlarmKey, down: Mapping[AlarmKey, object], topo: Topology, timing: Timing | None = None
+) -> AlarmKey | None:
+    """The down alarm that directly explains ``key`` (``down``: alarms pending, raised or clearing); with
+    ``timing``, only one that did not go down after ``key`` (beyond the lag)."""
     if key.kind in _NEVER_SYMPTOM:
         return None
+    return _explainer(key, _Causes(down, key, timing), topo)
+
+
+def _explainer(key: AlarmKey, down: Container[AlarmKey], topo: Topology) -> AlarmKey | None:
     if key.kind == Kind.DEVICE_UNREACHABLE:
         links = topo.upstreams.get(key.device, ())
         breaks = [_link_break(link, down) for link in links]
@@ -183,16 +226,18 @@ def top_root(
     *,
     is_pending: Mapping[AlarmKey, bool],
     settled_root: Mapping[AlarmKey, AlarmKey | None],
+    timing: Timing | None = None,
 ) -> AlarmKey:
     """Follow explanations from ``key`` to its root.
 
     Stops at an alarm already settled (its root is fixed: returns that root), answers :data:`DEFER` when
-    an alarm on the way is still pending (its hold-down may raise or drop it), and never loops.
+    an alarm on the way is still pending (its hold-down may raise or drop it), and never loops. With
+    ``timing``, each step only goes to an explainer that did not go down after the alarm it explains.
     """
     seen = {key}
     cur = key
     while True:
-        nxt = explainer(cur, down, topo)
+        nxt = explainer(cur, down, topo, timing)
         if nxt is None:
             return cur
         if is_pending.get(nxt, False):

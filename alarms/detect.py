@@ -242,7 +242,9 @@ def _event(acc: _Acc, e: DeviceEvent, rules: Rules, topo: Topology) -> None:
     for kind in sorted(cleared):
         cr = traps.kinds.get(kind)
         alarm = cr.alarm if cr is not None and cr.alarm else f"trap:{kind}"
-        acc.out.append(Condition(AlarmKey(e.device, alarm, e.resource), False, acc.now))
+        base = getattr(rules, alarm, None)  # a polled kind keeps its rule's clear hold-down; else clear now
+        hold = base.clear_hold_down_s if isinstance(base, Rule) else 0.0
+        acc.out.append(Condition(AlarmKey(e.device, alarm, e.resource), False, acc.now, clear_hold_s=hold))
     if cleared and (rule is None or rule.alarm is None):
         return  # a clearing event raises nothing itself
     if rule is not None and rule.monitored_only and e.resource not in topo.monitored.get(e.device, frozenset()):
@@ -258,7 +260,7 @@ def _event(acc: _Acc, e: DeviceEvent, rules: Rules, topo: Topology) -> None:
     base = getattr(rules, alarm, None)  # a trap raising a polled kind keeps that rule's hold-downs
     hold, clear_hold = (base.hold_down_s, base.clear_hold_down_s) if isinstance(base, Rule) else (0.0, None)
     acc.out.append(Condition(key, True, acc.now, severity, text, clear_hold, hold))
-    auto = rule.auto_clear_s if rule is not None else traps.default_auto_clear_s
+    auto = traps.auto_clear(e.kind)  # an event auto-clears; a kind a trap clears waits for it (or goes stale)
     if auto is not None and (rule is None or rule.alarm is None):
         acc.out.append(Condition(key, False, acc.now, severity, text, auto, 0.0))
 

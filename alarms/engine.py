@@ -7,7 +7,8 @@ Life of an alarm (one per :class:`AlarmKey`):
   an inactive one while PENDING drops it silently;
 - an inactive Condition makes a RAISED alarm CLEARING; after the clear hold-down it is CLEARED
   (``RecordAlarm "cleared"``, ``RestoreTicket`` if it had a ticket); an active one meanwhile returns it to
-  RAISED with nothing recorded;
+  RAISED with nothing recorded; an inactive one whose clear hold-down would end sooner brings the clear
+  forward (a trap alarm waiting out its auto-clear or stale limit, then its clearing trap arrives);
 - repeated active Conditions on a RAISED alarm only move ``last_seen``. ``occurrences`` counts raises: a
   CLEARED alarm raised again within ``occurrence_window_s`` is the same alarm, ``occurrences + 1``; after
   that window the cleared alarm is forgotten and a new one starts at 1;
@@ -20,7 +21,11 @@ Life of an alarm (one per :class:`AlarmKey`):
   gets ``root`` set (``RecordAlarm "correlated"``) and, when its root already has a ticket,
   ``AttachSymptoms``; a root opens a ticket (``OpenTicket``, with every symptom pointing at it and the
   impact) unless it is in maintenance or of a severity that opens no ticket. A root that clears before its
-  window expires opens nothing. When a root clears, its symptoms still raised are detached and settle again
+  window expires opens nothing. Only an alarm that did not go down after its symptom (beyond
+  ``detection_lag_s``: one poll of the job that sees the root) explains it
+  (:class:`alarms.correlate.Timing`, from each track's ``onset``): an ONU offline since the first poll is
+  not a symptom of the aggregation router failing minutes later. When a root clears, its symptoms still
+  raised are detached and settle again
   after a fresh group window (their own ticket if they are still down then);
 - merging: whenever alarms settle, a root that already has a ticket and is now explained by another root
   (one found after its group window, or one an alarm settled now leads to) becomes that root's symptom
@@ -45,7 +50,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from alarms.correlate import DEFER, Topology, top_root
+from alarms.correlate import DEFER, Timing, Topology, top_root
 from alarms.impact import impact
 from alarms.maintenance import MaintenanceCalendar
 from alarms.model import (
@@ -63,7 +68,7 @@ from alarms.model import (
     RestoreTicket,
     Severity,
 )
-from config.alarms import AlarmsConfig, Priority
+from config.alarms import AlarmsConfig, Priority, detection_lag_s
 from config.models import Job
 
 log = logging.getLogger(__name__)
@@ -86,6 +91,9 @@ class EngineSettings:
     flap_severity: Severity = Severity.MAJOR
     ticket_severities: frozenset[Severity] = frozenset({Severity.CRITICAL, Severity.MAJOR})
     priority: Priority = field(default_factory=Priority)
+    detection_lag_s: float = 60.0
+    """How long after its symptoms a root may go down (be first seen) and still explain them: the poll
+    interval of the jobs that see roots, times the failed polls ``device_unreachable`` needs."""
 
     @classmethod
     def from_config(
@@ -93,14 +101,18 @@ class EngineSettings:
     ) -> EngineSettings:
         """The engine's settings from ``alarms.yaml``. An ``auto`` group window comes from ``jobs``
         (``netqos.yaml``'s jobs: :func:`config.alarms.auto_group_window_s`) or, without them, from
-        ``poll_interval_s`` (the longest interval of the jobs that feed correlation)."""
+        ``poll_interval_s`` (the longest interval of the jobs that feed correlation); so does the detection
+        lag (:func:`config.alarms.detection_lag_s`)."""
         f = cfg.rules.flap
         if jobs is not None:
             window = cfg.group_window_for(jobs)
+            lag = detection_lag_s(cfg.rules, jobs)
         elif poll_interval_s is not None:
             window = cfg.group_window(poll_interval_s)
+            lag = detection_lag_s(cfg.rules, {}, poll_interval_s)
         else:
             window = cfg.group_window_for({})
+            lag = detection_lag_s(cfg.rules, {})
         return cls(
             group_window_s=window,
             occurrence_window_s=cfg.occurrence_window_s,
@@ -111,6 +123,7 @@ class EngineSettings:
             flap_severity=Severity(f.severity),
             ticket_severities=frozenset(Severity(s) for s in cfg.ticket_severities),
             priority=cfg.priority,
+            detection_lag_s=lag,
         )
 
 
@@ -127,6 +140,13 @@ class Track:
     settled: bool = False
     ticketed: bool = False
     """This alarm is the root of a ticket that has not been restored."""
+    onset: datetime | None = None
+    """When the current occurrence went down (its first active Condition's time); None: ``first_seen``
+    (which is the *first* occurrence's)."""
+
+    @property
+    def down_since(self) -> datetime:
+        return self.alarm.first_seen if self.onset is None else self.onset
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +230,7 @@ def _alarm_from(d: Mapping[str, Any]) -> Alarm:
 def _track_doc(t: Track) -> dict[str, Any]:
     return {
         "alarm": _alarm_doc(t.alarm), "since": _t(t.since), "hold_s": t.hold_s, "clear_hold_s": t.clear_hold_s,
-        "settle_at": _t(t.settle_at), "settled": t.settled, "ticketed": t.ticketed,
+        "settle_at": _t(t.settle_at), "settled": t.settled, "ticketed": t.ticketed, "onset": _t(t.onset),
     }
 
 
@@ -219,7 +239,7 @@ def _track_from(d: Mapping[str, Any]) -> Track:
     assert since is not None
     return Track(
         _alarm_from(d["alarm"]), since, float(d["hold_s"]), float(d["clear_hold_s"]),
-        _pt(d["settle_at"]), bool(d["settled"]), bool(d["ticketed"]),
+        _pt(d["settle_at"]), bool(d["settled"]), bool(d["ticketed"]), _pt(d.get("onset")),
     )
 
 
@@ -315,10 +335,10 @@ class _Work:
             clear_hold = self.cfg.default_clear_hold_s if c.clear_hold_s is None else c.clear_hold_s
             if t is None:
                 a = Alarm(key, c.severity, AlarmState.PENDING, c.time, c.time, text=c.text)
-                self.put(Track(a, now, hold, clear_hold))
+                self.put(Track(a, now, hold, clear_hold, onset=c.time))
             elif t.alarm.state == AlarmState.CLEARED:
                 a = replace(t.alarm, state=AlarmState.PENDING, last_seen=c.time, severity=c.severity, text=c.text)
-                self.put(Track(a, now, hold, clear_hold))
+                self.put(Track(a, now, hold, clear_hold, onset=c.time))
             elif t.alarm.state == AlarmState.CLEARING:
                 a = replace(t.alarm, state=AlarmState.RAISED, last_seen=c.time, clear_reason="")
                 self.put(replace(t, alarm=a, clear_hold_s=clear_hold))
@@ -331,6 +351,13 @@ class _Work:
                 clear_hold = t.clear_hold_s if c.clear_hold_s is None else c.clear_hold_s
                 a = replace(t.alarm, state=AlarmState.CLEARING, clear_reason=c.text)
                 self.put(replace(t, alarm=a, since=now, clear_hold_s=clear_hold))
+            elif (
+                t.alarm.state == AlarmState.CLEARING
+                and c.clear_hold_s is not None
+                and now + _s(c.clear_hold_s) < t.since + _s(t.clear_hold_s)
+            ):  # a clear sooner than the one under way (a clearing trap during a trap alarm's stale limit)
+                a = replace(t.alarm, clear_reason=c.text or t.alarm.clear_reason)
+                self.put(replace(t, alarm=a, since=now, clear_hold_s=c.clear_hold_s))
 
     def _drop_pending(self, t: Track) -> None:
         if t.alarm.cleared_at is None:
@@ -371,9 +398,9 @@ class _Work:
         text = f"{c.key.resource} changed state {len(f.changes)} times in {cfg.flap_window_s:g} s"
         if ft is None:
             a = Alarm(fk, cfg.flap_severity, AlarmState.PENDING, c.time, c.time, text=text)
-            ft = Track(a, now, 0.0, 0.0)
+            ft = Track(a, now, 0.0, 0.0, onset=c.time)
         else:
-            ft = replace(ft, alarm=replace(ft.alarm, last_seen=c.time, text=text))
+            ft = replace(ft, alarm=replace(ft.alarm, last_seen=c.time, text=text), onset=c.time)
         self._raise(ft, "flapping")
         return True
 
@@ -504,7 +531,7 @@ class _Work:
                 a = Alarm(port, f.severity, AlarmState.PENDING, self.now, self.now, text=f"{key.resource} down")
                 if pt is not None:
                     a = replace(pt.alarm, state=AlarmState.PENDING, last_seen=self.now)
-                self.put(Track(a, self.now, f.hold_s, f.clear_hold_s))
+                self.put(Track(a, self.now, f.hold_s, f.clear_hold_s, onset=self.now))
 
     def _purge(self) -> None:
         keep = _s(self.cfg.occurrence_window_s)
@@ -537,11 +564,12 @@ class _Work:
         down = {k: t for k, t in self.tracks.items() if t.alarm.state in _DOWN}
         pending = {k: True for k, t in down.items() if t.alarm.state == AlarmState.PENDING}
         settled: dict[AlarmKey, AlarmKey | None] = {k: t.alarm.root for k, t in down.items() if t.settled}
+        timing = Timing({k: t.down_since for k, t in down.items()}, _s(self.cfg.detection_lag_s))
         new_roots: list[AlarmKey] = []
         attach: dict[AlarmKey, list[AlarmKey]] = {}
         now_settled: list[AlarmKey] = []
         for _, key in due:
-            root = top_root(key, down, self.topo, is_pending=pending, settled_root=settled)
+            root = top_root(key, down, self.topo, is_pending=pending, settled_root=settled, timing=timing)
             if root == DEFER:
                 continue
             t = self.tracks[key]
@@ -554,10 +582,10 @@ class _Work:
             now_settled += self._join(key, root, settled, attach)
         # alarms not yet due whose root opens now join it at once (one ticket with all its symptoms)
         for key in sorted(k for k, t in self.tracks.items() if t.alarm.state in _UP and not t.settled):
-            root = top_root(key, down, self.topo, is_pending=pending, settled_root=settled)
+            root = top_root(key, down, self.topo, is_pending=pending, settled_root=settled, timing=timing)
             if root != key and root in new_roots:
                 now_settled += self._join(key, root, settled, attach)
-        merges = self._merges(now_settled, new_roots, down, pending, settled)
+        merges = self._merges(now_settled, new_roots, down, pending, settled, timing)
         for key in new_roots:
             self._open(key)
         for into, frm, moved in merges:
@@ -573,6 +601,7 @@ class _Work:
         down: Mapping[AlarmKey, Track],
         pending: Mapping[AlarmKey, bool],
         settled: dict[AlarmKey, AlarmKey | None],
+        timing: Timing,
     ) -> list[tuple[AlarmKey, AlarmKey, list[AlarmKey]]]:
         """Roots with a ticket that an alarm settled now explains (directly or along a chain, e.g. a root
         found after the group window): each becomes a symptom of the root it leads to when that root has or
@@ -593,7 +622,7 @@ class _Work:
         for key in ticketed:
             if settled.get(key) is not None:
                 continue  # merged into another root in this pass
-            into = top_root(key, down, self.topo, is_pending=pending, settled_root=settled)
+            into = top_root(key, down, self.topo, is_pending=pending, settled_root=settled, timing=timing)
             if into in (key, DEFER) or into not in self.tracks or self.tracks[into].alarm.root is not None:
                 continue
             target = self.tracks[into]

@@ -176,7 +176,8 @@ class MergeTicket:
 
 @dataclass(frozen=True, slots=True)
 class RestoreTicket:
-    """The root alarm cleared: the system sets ``restored`` on the ticket (a technician closes it)."""
+    """The root alarm cleared: the system sets ``restored`` on the ticket's repair clock and resolves it
+    (status ``resolved``, actor ``system``); a technician then closes it with a cause code (or reopens it)."""
 
     root: AlarmKey
     restored_at: datetime
@@ -264,7 +265,10 @@ class TicketStore(Protocol):
 
     def attach(self, root: AlarmKey, symptoms: Sequence[AlarmKey], impact: Impact, now: datetime) -> Ticket | None: ...
 
-    def restore(self, root: AlarmKey, restored_at: datetime) -> Ticket | None: ...
+    def restore(self, root: AlarmKey, restored_at: datetime) -> Ticket | None:
+        """Set ``clock.restored`` on the open ticket of ``root`` (the first call wins) and resolve it (actor
+        ``system``); None when it has no open ticket. The technician closes it with a cause code."""
+        ...
 
     def get(self, ticket_id: int) -> Ticket | None: ...
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from config.errors import ConfigError, Problem
 from config.loader import _Doc, _read_yaml, _validation_problems
 from config.models import Job, Name
+from config.traps import VendorMapping
 
 ALARMS_FILE = "alarms.yaml"
 
@@ -152,7 +153,9 @@ class TrapRule(_Model):
     clears: str | None = None
     """The trap kind this one clears (besides the event's own ``clears``)."""
     auto_clear_s: float | None = Field(default=None, ge=0)
-    """An event alarm with no clearing trap: clears this long after it was raised."""
+    """Clears this long after it was last raised (an event, e.g. coldStart). None: a kind with a clearing
+    trap stands until that trap (or :attr:`TrapRules.stale_clear_s`); one without takes
+    :attr:`TrapRules.default_auto_clear_s`."""
     monitored_only: bool = False
     """Raise only when the event's resource is a monitored port of the device."""
     ignore: bool = False
@@ -166,6 +169,8 @@ def _default_traps() -> dict[str, TrapRule]:
         "warmStart": TrapRule(severity="warning", auto_clear_s=300),
         "bgpBackwardTransition": TrapRule(alarm="bgp_down", severity="major"),
         "bgpEstablished": TrapRule(clears="bgpBackwardTransition"),
+        "emsFeedLost": TrapRule(severity="major"),
+        "emsFeedRestored": TrapRule(clears="emsFeedLost"),
         "authenticationFailure": TrapRule(ignore=True),
     }
 
@@ -174,7 +179,28 @@ class TrapRules(_Model):
     kinds: dict[str, TrapRule] = Field(default_factory=_default_traps)
     default_severity: SeverityName | None = None
     default_auto_clear_s: float | None = Field(default=3600.0, ge=0)
-    """Auto-clear of a trap kind not listed and without a clearing trap (None: wait for one)."""
+    """Auto-clear of a trap kind without a clearing trap and without its own ``auto_clear_s`` (None: never)."""
+    stale_clear_s: float | None = Field(default=7 * 86400.0, ge=0)
+    """A kind that has a clearing trap stands until that trap arrives; after this long without it (nor a
+    repeat of the raise) the clear is taken as lost and the alarm clears (None: never)."""
+    cleared_kinds: tuple[str, ...] = ()
+    """Kinds raised and cleared by vendor mappings (``config/traps.yaml`` mappings with ``clear`` or
+    ``clear_when``: the clear is the same kind): they stand until cleared. :func:`with_trap_clears` adds
+    them from the mappings; a kind another kind ``clears`` here needs no listing."""
+
+    def has_clearing_trap(self, kind: str) -> bool:
+        """Whether some trap clears ``kind``: a rule here ``clears`` it, or a vendor mapping does."""
+        return kind in self.cleared_kinds or any(r.clears == kind for r in self.kinds.values())
+
+    def auto_clear(self, kind: str) -> float | None:
+        """How long after its last raise an alarm of trap ``kind`` clears by itself (None: never): its own
+        ``auto_clear_s``, else the stale limit when a trap clears it, else the default auto-clear."""
+        rule = self.kinds.get(kind)
+        if rule is not None and rule.auto_clear_s is not None:
+            return rule.auto_clear_s
+        if self.has_clearing_trap(kind):
+            return self.stale_clear_s
+        return self.default_auto_clear_s
 
 
 class Rules(_Model):
@@ -218,6 +244,23 @@ def auto_group_window_s(jobs: Mapping[str, Job], hold_downs: Iterable[float]) ->
     (:data:`CORRELATION_JOBS`) plus the longest hold-down, at most :data:`MAX_AUTO_GROUP_WINDOW_S`."""
     intervals = [job.interval_s for name, job in jobs.items() if name in CORRELATION_JOBS]
     return _capped(max(intervals, default=DEFAULT_POLL_S), hold_downs)
+
+
+def detection_lag_s(rules: Rules, jobs: Mapping[str, Job], poll_interval_s: float | None = None) -> float:
+    """How long after its symptoms a root alarm may be first seen: the longest interval of the jobs that
+    feed correlation, or the reachability job's interval times the failed polls ``device_unreachable``
+    needs, whichever is longer (``poll_interval_s`` stands in for every job's interval when given;
+    :data:`DEFAULT_POLL_S` for a job not configured)."""
+    def interval(name: str) -> float:
+        if poll_interval_s is not None:
+            return poll_interval_s
+        job = jobs.get(name)
+        return DEFAULT_POLL_S if job is None else job.interval_s
+
+    corr = [job.interval_s for name, job in jobs.items() if name in CORRELATION_JOBS]
+    longest = poll_interval_s if poll_interval_s is not None else max(corr, default=DEFAULT_POLL_S)
+    r = rules.device_unreachable
+    return max(longest, interval(r.job) * r.failures)
 
 
 def _capped(poll_interval_s: float, hold_downs: Iterable[float]) -> float:
@@ -288,6 +331,17 @@ class AlarmsConfig(_Model):
         if not isinstance(self.group_window_s, str):
             return self.group_window_s
         return auto_group_window_s(jobs, self.rules.hold_downs())
+
+
+def with_trap_clears(cfg: AlarmsConfig, mappings: Iterable[VendorMapping]) -> AlarmsConfig:
+    """``cfg`` knowing which vendor kinds have a clearing trap (``config/traps.yaml`` mappings with ``clear``
+    or ``clear_when``): their alarms then stand until cleared instead of auto-clearing."""
+    traps = cfg.rules.traps
+    kinds = {m.kind for m in mappings if m.clear_oids or m.clear_when is not None} - set(traps.cleared_kinds)
+    if not kinds:
+        return cfg
+    new = traps.model_copy(update={"cleared_kinds": (*traps.cleared_kinds, *sorted(kinds))})
+    return cfg.model_copy(update={"rules": cfg.rules.model_copy(update={"traps": new})})
 
 
 def _cross_references(doc: _Doc, cfg: AlarmsConfig, devices: Collection[str], sites: Collection[str]) -> list[Problem]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -12,10 +13,11 @@ import pytest
 from alarms.correlate import Topology
 from alarms.engine import EngineSettings
 from alarms.maintenance import MaintenanceCalendar, Window
-from config.alarms import AlarmsConfig, auto_group_window_s, load_alarms
+from config.alarms import AlarmsConfig, auto_group_window_s, detection_lag_s, load_alarms, with_trap_clears
 from config.errors import ConfigError
 from config.loader import load
 from config.models import Job
+from config.traps import load_traps
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,7 +32,7 @@ def test_shipped_file_is_the_documented_defaults() -> None:
     inv = load(ROOT / "inventory.yaml", ROOT / "config", env={}).inventory
     cfg = load_alarms(ROOT / "config" / "alarms.yaml", [d.name for d in inv.devices], [s.name for s in inv.sites])
     defaults = AlarmsConfig()
-    lab_only = {"rules": {"onu_rx_power": {"pon_classes"}, "bgp_down": {"peers"}}}
+    lab_only = {"rules": {"onu_rx_power": {"pon_classes"}, "bgp_down": {"peers"}, "traps": {"cleared_kinds"}}}
     assert cfg.model_dump(exclude=lab_only) == defaults.model_dump(exclude=lab_only)
     assert cfg.rules.onu_rx_power.window("olt-sh-pd-01", "0/1/0").min_dbm == -30
     assert cfg.rules.onu_rx_power.window("olt-sh-mh-01", "1/1/1").min_dbm == -27
@@ -47,6 +49,57 @@ def shipped_jobs() -> dict[str, Job]:
 
 def jobs(**intervals: float) -> dict[str, Job]:
     return {name: Job(interval_s=s, timeout_s=min(10.0, s / 2)) for name, s in intervals.items()}
+
+
+def test_shipped_cleared_kinds_are_the_trap_mappings_with_a_clear() -> None:
+    """alarms.yaml's ``cleared_kinds`` names exactly the traps.yaml mappings that send a clear, and
+    :func:`with_trap_clears` derives the same from the mappings (idempotent on the shipped file)."""
+    shipped = load_alarms(ROOT / "config" / "alarms.yaml")
+    mappings = load_traps(ROOT / "config" / "traps.yaml", os.environ).mappings
+    with_clear = {m.kind for m in mappings if m.clear_oids or m.clear_when is not None}
+    assert with_clear and set(shipped.rules.traps.cleared_kinds) == with_clear
+    assert with_trap_clears(shipped, mappings) == shipped
+    derived = with_trap_clears(AlarmsConfig(), mappings)
+    assert set(derived.rules.traps.cleared_kinds) == with_clear
+
+
+# trap kind → its auto-clear (s) under the shipped rules; None: never
+AUTO_CLEAR = {
+    "an event: its own auto_clear_s": ("coldStart", 300.0),
+    "the EMS feed lost: emsFeedRestored clears it, so only the 7-day stale limit": ("emsFeedLost", 7 * 86400.0),
+    "an Ericsson alarm (a traps.yaml mapping with a clear trap): the stale limit": ("eriAlarm", 7 * 86400.0),
+    "a Huawei EMS alarm (clear_when Recovery): the stale limit": ("emsAlarm", 7 * 86400.0),
+    "a vendor kind nothing clears: the default auto-clear": ("radioLinkFailure", 3600.0),
+}
+
+
+@pytest.mark.parametrize(("kind", "expected"), AUTO_CLEAR.values(), ids=AUTO_CLEAR.keys())
+def test_trap_auto_clear(kind: str, expected: float | None) -> None:
+    traps = load_alarms(ROOT / "config" / "alarms.yaml").rules.traps
+    assert traps.auto_clear(kind) == expected
+    never = traps.model_copy(update={"stale_clear_s": None, "default_auto_clear_s": None})
+    assert never.auto_clear(kind) == (300.0 if kind == "coldStart" else None)
+
+
+# jobs, the detection lag (s): how long after its symptoms a root may be first seen
+DETECTION_LAG = {
+    "lab: the 120 s ONU walk is longer than 2 failed 30 s system polls": ("shipped", 120.0),
+    "30 s polls everywhere: 2 failed system polls": (jobs(system=30, interfaces=30, onu=30), 60.0),
+    "production 60 s polls: 2 failed system polls": (jobs(system=60, interfaces=60, radio=60), 120.0),
+    "a slow power poll beyond the failures": (jobs(system=30, power=300), 300.0),
+    "no jobs: 60 s polls assumed": ({}, 120.0),
+}
+
+
+@pytest.mark.parametrize(("job_map", "expected"), DETECTION_LAG.values(), ids=DETECTION_LAG.keys())
+def test_detection_lag(job_map: dict[str, Job] | str, expected: float) -> None:
+    cfg = load_alarms(ROOT / "config" / "alarms.yaml")
+    job_map = shipped_jobs() if isinstance(job_map, str) else job_map
+    assert detection_lag_s(cfg.rules, job_map) == expected
+    assert EngineSettings.from_config(cfg, jobs=job_map).detection_lag_s == expected
+    three = cfg.rules.model_copy(update={"device_unreachable": cfg.rules.device_unreachable.model_copy(
+        update={"failures": 3})})
+    assert detection_lag_s(three, job_map) >= expected
 
 
 # jobs (name → interval s), hold-downs, the auto group window

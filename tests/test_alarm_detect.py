@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -241,3 +241,112 @@ def test_polls_to_one_ticket(offsets: list[tuple[str, int]]) -> None:
         ("agg-sh-pd-01|device_unreachable|", ["olt-sh-pd-01|device_unreachable|"])
     ]
     assert opened[0].impact.priority == 1 and "ENT-PD-0003" in [s.service_id for s in opened[0].impact.services]
+
+
+# --- trap alarms over days: a kind a trap clears stands until that trap (or the stale limit) ----------------
+
+H, D = 3600, 86400
+FEED = "huawei-u2000-nbi"  # emsFeedLost / emsFeedRestored: resource = the traps.yaml mapping's name
+ERI = "ManagedElement=1,Equipment=1 [9175.1]"
+
+
+def event(t: float, device: str, kind: str, resource: str, severity: str = "major",
+          clears: str | None = None) -> tuple[float, DeviceEvent]:
+    return t, DeviceEvent(device, kind, resource, T0 + timedelta(seconds=t), severity=severity, clears=clears)
+
+
+def feed_lost(t: float) -> tuple[float, DeviceEvent]:
+    return event(t, AGG, "emsFeedLost", FEED)
+
+
+def feed_restored(t: float) -> tuple[float, DeviceEvent]:
+    return event(t, AGG, "emsFeedRestored", FEED, "cleared", clears="emsFeedLost")
+
+
+def eri(t: float, clear: bool = False) -> tuple[float, DeviceEvent]:
+    return event(t, MW, "eriAlarm", ERI, "cleared" if clear else "major", clears="eriAlarm" if clear else None)
+
+
+def shipped_rules() -> Rules:
+    return rules()
+
+
+def rules_from_traps_yaml() -> Rules:
+    """The built-in defaults (no ``cleared_kinds`` listed) completed from traps.yaml's mappings."""
+    import os
+
+    from config.alarms import AlarmsConfig, with_trap_clears
+    from config.traps import load_traps
+
+    mappings = load_traps(ROOT / "config" / "traps.yaml", os.environ).mappings
+    return with_trap_clears(AlarmsConfig(), mappings).rules
+
+
+def builtin_rules() -> Rules:
+    from config.alarms import AlarmsConfig
+
+    return AlarmsConfig().rules
+
+
+# events (t s, event), the rules, the alarm key, its changes [(t s, change)], severity
+LIFETIME = {
+    "EMS feed lost stands past the 1 h default auto-clear until emsFeedRestored (3 h)": (
+        [feed_lost(0), feed_restored(3 * H)], shipped_rules, f"{AGG}|trap:emsFeedLost|{FEED}",
+        [(0, "raised"), (3 * H, "cleared")], "major"),
+    "EMS feed lost and never restored: taken as stale after 7 days": (
+        [feed_lost(0)], shipped_rules, f"{AGG}|trap:emsFeedLost|{FEED}", [(0, "raised"), (7 * D, "cleared")],
+        "major"),
+    "EMS feed lost again after 6 days: the stale limit counts from the repeat": (
+        [feed_lost(0), feed_lost(6 * D)], shipped_rules, f"{AGG}|trap:emsFeedLost|{FEED}",
+        [(0, "raised"), (13 * D, "cleared")], "major"),
+    "Ericsson alarm (a mapping with a clear trap) stands 2 h until eriAlarmCleared": (
+        [eri(0), eri(2 * H, clear=True)], shipped_rules, f"{MW}|trap:eriAlarm|{ERI}",
+        [(0, "raised"), (2 * H, "cleared")], "major"),
+    "Huawei EMS alarm with rules derived from traps.yaml: stands until the stale limit": (
+        [event(0, OLT, "emsAlarm", "frame=0,slot=1 [LOS]")], rules_from_traps_yaml,
+        f"{OLT}|trap:emsAlarm|frame=0,slot=1 [LOS]", [(0, "raised"), (7 * D, "cleared")], "major"),
+    "Ericsson alarm with rules that do not know its clear trap: the 1 h default auto-clear": (
+        [eri(0)], builtin_rules, f"{MW}|trap:eriAlarm|{ERI}", [(0, "raised"), (H, "cleared")], "major"),
+    "a vendor kind nothing clears: the 1 h default auto-clear": (
+        [event(0, MW, "radioLinkFailure", "RLT1", "minor")], shipped_rules, f"{MW}|trap:radioLinkFailure|RLT1",
+        [(0, "raised"), (H, "cleared")], "minor"),
+    "coldStart: its own 300 s auto-clear": (
+        [event(0, AGG, "coldStart", "", "warning")], shipped_rules, f"{AGG}|trap:coldStart|",
+        [(0, "raised"), (300, "cleared")], "warning"),
+}
+
+
+@pytest.mark.parametrize(("events", "rule_set", "key", "changes", "severity"), LIFETIME.values(),
+                         ids=LIFETIME.keys())
+def test_trap_alarm_lifetime(
+    events: list[tuple[float, DeviceEvent]],
+    rule_set: Callable[[], Rules],
+    key: str,
+    changes: list[tuple[float, str]],
+    severity: str,
+) -> None:
+    """DeviceEvents through detection and the engine, a Tick every 5 min for 14 days (fake clock)."""
+    from alarms.engine import EngineSettings, EngineState, step
+    from alarms.model import RecordAlarm, Tick
+
+    rs = rule_set()
+    settings = EngineSettings.from_config(load_alarms(ROOT / "config" / "alarms.yaml"), poll_interval_s=30)
+    timeline: list[tuple[float, DeviceEvent | Tick]] = [*events]
+    timeline += [(t, Tick(T0 + timedelta(seconds=t))) for t in range(0, 14 * D + 1, 300)]
+    timeline.sort(key=lambda x: (x[0], isinstance(x[1], Tick)))
+    det, eng = DetectorState(), EngineState()
+    got: list[tuple[float, str]] = []
+    severities: set[str] = set()
+    for t, item in timeline:
+        now = T0 + timedelta(seconds=t)
+        inputs: list[Condition | Tick] = [item] if isinstance(item, Tick) else []
+        if isinstance(item, DeviceEvent):
+            det, conds = detect(det, item, rs, topology(), now)
+            inputs = [*conds, Tick(now)]
+        for x in inputs:
+            eng, actions = step(eng, x, topology(), now, settings=settings)
+            mine = [a for a in actions if isinstance(a, RecordAlarm) and str(a.alarm.key) == key]
+            got += [(t, a.change) for a in mine if a.change != "correlated"]
+            severities.update(a.alarm.severity.value for a in mine)
+    assert got == changes
+    assert severities == {severity}

@@ -32,12 +32,14 @@ from alarms.model import (
     Severity,
     Tick,
 )
+from config.alarms import CORRELATION_JOBS, AlarmsConfig
 from config.loader import load
+from config.models import Job
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 CFG = EngineSettings(group_window_s=90, occurrence_window_s=3600, flap_transitions=4, flap_window_s=600,
-                     flap_quiet_s=900)
+                     flap_quiet_s=900, detection_lag_s=120)  # a root seen up to 2 failed 60 s polls late
 
 
 @cache
@@ -344,16 +346,16 @@ TICKET_CASES = {
          (210, ("merge", k(AGG), k(OLT), (k(OLT), k(OLT, Kind.PON_DOWN, "0/1/0"))))],
     ),
     "dual-homed: a root of its own until its second upstream goes down, then merged into the primary's": (
-        [(0, down(AGG)), (10, down(DIST)), (200, down(AGG2))],
+        [(0, down(AGG)), (10, down(DIST)), (120, down(AGG2))],  # within the 120 s detection lag of DIST
         400,
-        [(90, ("open", k(AGG), (), 1)), (100, ("open", k(DIST), (), 4)), (290, ("open", k(AGG2), (), 1)),
-         (290, ("merge", k(AGG), k(DIST), (k(DIST),)))],
+        [(90, ("open", k(AGG), (), 1)), (100, ("open", k(DIST), (), 4)), (210, ("open", k(AGG2), (), 1)),
+         (210, ("merge", k(AGG), k(DIST), (k(DIST),)))],
     ),
     "the explaining alarm settles as a symptom of an older ticketed root: merged into that one": (
-        [(0, down(CORE)), (10, down(OLT)), (200, down(AGG))],
+        [(0, down(CORE)), (10, down(OLT)), (120, down(AGG))],  # within the 120 s detection lag of the OLT
         400,
         [(90, ("open", k(CORE), (), 4)), (100, ("open", k(OLT), (), 3)),
-         (290, ("merge", k(CORE), k(OLT), (k(OLT),))), (290, ("attach", k(CORE), (k(AGG),)))],
+         (210, ("merge", k(CORE), k(OLT), (k(OLT),))), (210, ("attach", k(CORE), (k(AGG),)))],
     ),
 }
 
@@ -362,6 +364,82 @@ TICKET_CASES = {
 def test_tickets(script: Script, until: float, expected: list[tuple[float, tuple[object, ...]]]) -> None:
     _, out = run(script, until)
     assert tickets(out) == expected
+
+
+# --- time: an alarm down before a root went down is not its symptom ----------------------------------------
+
+POLL_30S = {name: Job(interval_s=30) for name in CORRELATION_JOBS}
+CFG_30S = EngineSettings.from_config(AlarmsConfig(), jobs=POLL_30S)
+"""The lab's defaults with every job polled each 30 s: group window 30 + 60 (onu_los hold-down) = 90 s,
+detection lag 2 failed polls × 30 s = 60 s."""
+
+
+def los(onu: str, hold: float = 0.0) -> C:
+    return C(OLT, Kind.ONU_LOS, onu, hold=hold, severity=Severity.MINOR)
+
+
+TIMING_CASES = {
+    "ONU LOS first seen 5 min before the agg went down (still in its hold-down): not attached": (
+        [(0, los("0/1/0:1", hold=240)), (300, down(AGG)), (310, down(OLT))],
+        500,
+        [(390, ("open", k(AGG), (k(OLT),), 1))],
+        {k(OLT, Kind.ONU_LOS, "0/1/0:1"): None, k(OLT): k(AGG)},
+    ),
+    "OLT unreachable first seen 20 s before the agg's first failed poll (30 s polls): attached": (
+        [(80, down(OLT)), (130, down(AGG))],  # the agg's 1st failed poll at 100, its 2nd (the condition) at 130
+        400,
+        [(220, ("open", k(AGG), (k(OLT),), 1))],
+        {k(OLT): k(AGG)},
+    ),
+    "OLT unreachable first seen 40 s before the agg's first failed poll: not attached, its own ticket": (
+        [(60, down(OLT)), (130, down(AGG))],
+        400,
+        [(150, ("open", k(OLT), (), 3)), (220, ("open", k(AGG), (), 1))],
+        {k(OLT): None, k(AGG): None},
+    ),
+    "ONU LOS first seen 20 s before its OLT went down: attached through it to the agg": (
+        [(290, los("0/1/0:1", hold=60)), (300, down(AGG)), (310, down(OLT))],
+        500,
+        [(390, ("open", k(AGG), (k(OLT), k(OLT, Kind.ONU_LOS, "0/1/0:1")), 1))],
+        {k(OLT, Kind.ONU_LOS, "0/1/0:1"): k(AGG)},
+    ),
+    "a PON down since before the agg failed keeps its ticket and its ONUs: no merge": (
+        [(0, C(OLT, Kind.PON_DOWN, "0/1/0")), (0, los("0/1/0:1")), (600, down(AGG)), (610, down(OLT))],
+        800,
+        [(90, ("open", k(OLT, Kind.PON_DOWN, "0/1/0"), (k(OLT, Kind.ONU_LOS, "0/1/0:1"),), 3)),
+         (690, ("open", k(AGG), (k(OLT),), 1))],
+        {k(OLT, Kind.ONU_LOS, "0/1/0:1"): k(OLT, Kind.PON_DOWN, "0/1/0"), k(OLT, Kind.PON_DOWN, "0/1/0"): None},
+    ),
+    "an OLT down before the agg keeps its ticket when the agg goes down under a down core": (
+        [(0, down(CORE)), (10, down(OLT)), (200, down(AGG))],
+        400,
+        [(90, ("open", k(CORE), (), 4)), (100, ("open", k(OLT), (), 3)), (290, ("attach", k(CORE), (k(AGG),)))],
+        {k(OLT): None, k(AGG): k(CORE)},
+    ),
+    "dual-homed, down while its second upstream was up: stays its own root when that one fails later": (
+        [(0, down(AGG)), (10, down(DIST)), (200, down(AGG2))],
+        400,
+        [(90, ("open", k(AGG), (), 1)), (100, ("open", k(DIST), (), 4)), (290, ("open", k(AGG2), (), 1))],
+        {k(DIST): None},
+    ),
+    "a repeat occurrence counts from its own onset, not the first occurrence's first_seen": (
+        [(0, down(OLT)), (10, up(OLT)), (990, down(AGG)), (1000, down(OLT))],
+        1200,
+        [(1080, ("open", k(AGG), (k(OLT),), 1))],
+        {k(OLT): k(AGG)},
+    ),
+}
+
+
+@pytest.mark.parametrize(("script", "until", "expected", "roots"), TIMING_CASES.values(), ids=TIMING_CASES.keys())
+def test_symptom_must_not_predate_its_root(
+    script: Script, until: float, expected: list[tuple[float, tuple[object, ...]]], roots: dict[str, str | None]
+) -> None:
+    s, out = run(script, until, cfg=CFG_30S)
+    assert (CFG_30S.group_window_s, CFG_30S.detection_lag_s) == (90, 60)
+    assert tickets(out) == expected
+    got = {key: s.tracks[AlarmKey.parse(key)].alarm.root for key in roots}
+    assert got == {key: None if r is None else AlarmKey.parse(r) for key, r in roots.items()}
 
 
 def test_impact_lists_services_and_customers() -> None:
