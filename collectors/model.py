@@ -45,6 +45,10 @@ class PollResult:
     samples: tuple[Sample, ...] = ()
     error: str | None = None
     varbinds: int = 0
+    pdus: int = 0
+    """Request PDUs the run sent (GETs, each GETBULK of a walk; 0 where the path has no PDUs, e.g. SSH)."""
+    rates_dropped: int = 0
+    """Counter intervals this run left without a rate (device reset, gap, ambiguous wrap, above line speed)."""
 
     @property
     def ok(self) -> bool:
@@ -127,6 +131,11 @@ class SnmpClient(Protocol):
     @property
     def varbinds(self) -> int:
         """Varbinds received so far through this client (for self-metrics)."""
+        ...
+
+    @property
+    def pdus(self) -> int:
+        """Request PDUs sent so far through this client (for self-metrics)."""
         ...
 
     async def close(self) -> None: ...

@@ -32,7 +32,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from collectors import measurements as m
-from collectors.model import Clock, FieldValue, PollResult, Sample, Sink
+from collectors.model import Clock, PollResult, Sample, Sink
 from collectors.selfmetrics import self_metric
 
 LOGGER_NAME: Final = "netqos.scheduler"
@@ -443,13 +443,10 @@ class PollScheduler:
         skipped = self._pending_skips.pop(j.key, 0)
         self._count(result)
         self._track_reachability(j, result)
-        result, extra = _split_run_stats(j, result)
         for s in result.samples:
             if s.measurement == m.DEVICE and s.tags.get(m.TAG_DEVICE) == j.device:
                 self._device_tags[j.device] = dict(s.tags)
         own = self_metric(result, j.tags, skipped)
-        if extra:
-            own = Sample(own.measurement, own.tags, {**extra, **own.fields}, own.time)
         try:
             await self._sink.write((*result.samples, own))
         except Exception:
@@ -475,22 +472,3 @@ class PollScheduler:
 @dataclass(frozen=True, slots=True)
 class _DownSkip:
     """A run not made because its device went down while it waited for a slot."""
-
-
-def _split_run_stats(j: PollJob, result: PollResult) -> tuple[PollResult, dict[str, FieldValue]]:
-    """The result without the collector's ``poller`` samples for this run, and their int fields summed
-    (e.g. ``rates_dropped``), to be merged into the run's own ``poller`` sample."""
-    mine = [
-        s for s in result.samples
-        if s.measurement == m.POLLER and s.tags.get(m.TAG_DEVICE) == j.device and s.tags.get(m.TAG_JOB) == j.job
-    ]
-    if not mine:
-        return result, {}
-    extra: dict[str, FieldValue] = {}
-    for s in mine:
-        for name, value in s.fields.items():
-            if isinstance(value, int) and not isinstance(value, bool):
-                prev = extra.get(name, 0)
-                extra[name] = (prev if isinstance(prev, int) else 0) + value
-    rest = tuple(s for s in result.samples if not any(s is x for x in mine))
-    return replace(result, samples=rest), extra

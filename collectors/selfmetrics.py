@@ -9,6 +9,8 @@ from collectors.measurements import (
     F_DURATION_MS,
     F_ERROR,
     F_OK,
+    F_RATES_DROPPED,
+    F_REQUESTS,
     F_SKIPPED,
     F_VARBINDS,
     POLLER,
@@ -26,8 +28,9 @@ def self_metric(result: PollResult, tags: Mapping[str, str], skipped: int) -> Sa
     Tags: ``device`` and ``job`` from the result, plus those of the device's ``tags`` the ``poller``
     measurement carries (``site``, ``region``, ``role``; others such as ``vendor`` are dropped, and
     ``tags`` can never override ``device``/``job``). Fields: ``duration_ms`` (float), ``varbinds``
-    (int), ``ok`` (int 0/1), ``error`` (string, only when the run failed) and ``skipped`` (int: runs
-    of this job on this device skipped since the previous sample). The time is when the run started.
+    (int), ``ok`` (int 0/1), ``error`` (string, only when the run failed), ``skipped`` (int: runs
+    of this job on this device skipped since the previous sample), ``requests`` (int: request PDUs sent)
+    and ``rates_dropped`` (int: counter intervals left without a rate). The time is when the run started.
     """
     if skipped < 0:
         raise ValueError(f"skipped must be >= 0, got {skipped}")
@@ -39,6 +42,8 @@ def self_metric(result: PollResult, tags: Mapping[str, str], skipped: int) -> Sa
         F_VARBINDS: int(result.varbinds),
         F_OK: 1 if result.ok else 0,
         F_SKIPPED: int(skipped),
+        F_REQUESTS: int(result.pdus),
+        F_RATES_DROPPED: int(result.rates_dropped),
     }
     if result.error is not None:
         fields[F_ERROR] = result.error

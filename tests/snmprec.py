@@ -144,5 +144,10 @@ class RecordingClient:
     def varbinds(self) -> int:
         return self._varbinds
 
+    @property
+    def pdus(self) -> int:
+        """One per call (a recording has no PDUs; a walk counts as one)."""
+        return len(self.requests)
+
     async def close(self) -> None:
         return None

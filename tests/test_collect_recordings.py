@@ -269,11 +269,11 @@ async def test_rates_from_two_polls(
         # every counter interval of every interface was dropped, and the run says how many
         counters = (m.F_IN_OCTETS, m.F_OUT_OCTETS, m.F_IN_ERRORS, m.F_OUT_ERRORS, m.F_IN_DISCARDS, m.F_OUT_DISCARDS)
         expected = sum(sum(c in s.fields for c in counters) for s in ifaces)
-        [run] = polled
-        assert run.fields == {m.F_RATES_DROPPED: expected} and expected >= RATE_RULES
-        assert (run.tags[m.TAG_DEVICE], run.tags[m.TAG_JOB]) == (stem, "interfaces")
+        assert polled == []  # the run's counts travel on the PollResult, not as samples
+        assert result.rates_dropped == expected and expected >= RATE_RULES
+        assert result.pdus == 2  # the recording client counts one per call: the GET and the table walk
         return
-    assert polled == []  # nothing dropped: no run stats
+    assert polled == [] and result.rates_dropped == 0  # nothing dropped
     speed = sample.fields[m.F_SPEED_BPS]
     assert isinstance(speed, int) and speed > 0
     assert sample.fields[m.F_IN_BPS] == pytest.approx(d_in * 8 / dt_s)
@@ -335,8 +335,7 @@ async def test_a_cancelled_or_failed_poll_forgets_the_counters(
     clock.now = T0 + timedelta(seconds=120)
     result = await col.collect(target, "cisco_iosxe", "interfaces")
     assert not any(m.F_IN_BPS in s.fields for s in result.samples)
-    [run] = [s for s in result.samples if s.measurement == m.POLLER]
-    assert int(run.fields[m.F_RATES_DROPPED]) >= rows  # each interface's counters: dropped as a gap
+    assert result.rates_dropped >= rows  # each interface's counters: dropped as a gap
 
 
 class Slow(RecordingClient):

@@ -32,6 +32,7 @@ from collectors.measurements import (
     F_OK,
     F_RATES_DROPPED,
     F_REACHABLE,
+    F_REQUESTS,
     F_SKIPPED,
     F_VARBINDS,
     POLLER,
@@ -289,26 +290,28 @@ STARTED = datetime(2026, 3, 1, 8, 0, 5, tzinfo=UTC)
     ("result", "tags", "skipped", "want_tags", "want_fields"),
     [
         (
-            PollResult("r1", "interface", STARTED, 0.25, varbinds=120),
+            PollResult("r1", "interface", STARTED, 0.25, varbinds=120, pdus=6, rates_dropped=4),
             TAGS,
             0,
             {TAG_DEVICE: "r1", TAG_JOB: "interface", TAG_SITE: "hz-binjiang-01", TAG_REGION: "zhejiang",
              TAG_ROLE: "router"},
-            {F_DURATION_MS: 250.0, F_VARBINDS: 120, F_OK: 1, F_SKIPPED: 0},
+            {F_DURATION_MS: 250.0, F_VARBINDS: 120, F_OK: 1, F_SKIPPED: 0, F_REQUESTS: 6, F_RATES_DROPPED: 4},
         ),
         (
             PollResult("olt1", "onu", STARTED, 5.0, error="timeout"),
             {TAG_SITE: "s1"},
             3,
             {TAG_DEVICE: "olt1", TAG_JOB: "onu", TAG_SITE: "s1"},
-            {F_DURATION_MS: 5000.0, F_VARBINDS: 0, F_OK: 0, F_ERROR: "timeout", F_SKIPPED: 3},
+            {F_DURATION_MS: 5000.0, F_VARBINDS: 0, F_OK: 0, F_ERROR: "timeout", F_SKIPPED: 3, F_REQUESTS: 0,
+             F_RATES_DROPPED: 0},
         ),
         (  # the device tags cannot rename the device or the job
             PollResult("r2", "device", STARTED, 0.0015, error="internal: KeyError", varbinds=7),
             {TAG_DEVICE: "other", TAG_JOB: "other", TAG_ROLE: "power"},
             1,
             {TAG_DEVICE: "r2", TAG_JOB: "device", TAG_ROLE: "power"},
-            {F_DURATION_MS: 1.5, F_VARBINDS: 7, F_OK: 0, F_ERROR: "internal: KeyError", F_SKIPPED: 1},
+            {F_DURATION_MS: 1.5, F_VARBINDS: 7, F_OK: 0, F_ERROR: "internal: KeyError", F_SKIPPED: 1, F_REQUESTS: 0,
+             F_RATES_DROPPED: 0},
         ),
     ],
 )
@@ -792,13 +795,12 @@ async def test_down_mode_counts_consecutive_failed_system_polls(
         PollScheduler([], run, ListSink(), down_after=0)
 
 
-async def test_collector_run_stats_merge_into_the_poller_sample() -> None:
+async def test_the_runs_own_counts_land_in_its_poller_sample() -> None:
     async def run(device: str, job: str) -> PollResult:
         at = datetime.now(UTC)
         data = Sample("interface", {TAG_DEVICE: device}, {"in_octets": 5}, at)
-        stats = Sample(POLLER, {TAG_DEVICE: device, TAG_JOB: job}, {F_RATES_DROPPED: 4}, at)
         other = Sample(POLLER, {TAG_DEVICE: "someone-else", TAG_JOB: job}, {F_RATES_DROPPED: 9}, at)
-        return PollResult(device, job, at, 0.01, (data, stats, other), varbinds=3)
+        return PollResult(device, job, at, 0.01, (data, other), varbinds=3, pdus=2, rates_dropped=4)
 
     seen: list[PollResult] = []
     sink = ListSink()
@@ -808,7 +810,8 @@ async def test_collector_run_stats_merge_into_the_poller_sample() -> None:
     await sched.stop()
     own = [s for s in sink.poller("r1")]
     assert len(own) == len(seen)
-    assert all(s.fields[F_RATES_DROPPED] == 4 and s.fields[F_OK] == 1 and s.fields[F_VARBINDS] == 3 for s in own)
+    assert all(s.fields[F_RATES_DROPPED] == 4 and s.fields[F_OK] == 1 and s.fields[F_VARBINDS] == 3
+               and s.fields[F_REQUESTS] == 2 for s in own)
     assert all(len(r.samples) == 2 and all(s.tags[TAG_DEVICE] != "r1" or s.measurement != POLLER
                                            for s in r.samples) for r in seen)
     assert len(sink.poller("someone-else")) == len(seen)  # not this run's: written as it is

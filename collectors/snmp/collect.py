@@ -642,14 +642,14 @@ class SnmpCollector:
         if prof.max_requests_per_s is not None:
             throttle = self.throttle(target.name, prof.max_requests_per_s)
             client = gate_client(client, PollGate(throttle, target.name, job, budget))
-        before = client.varbinds
+        before, pdus_before = client.varbinds, client.pdus
         try:
             raw = await fetch(client, groups, timer=self._timer)
         except BaseException:  # cancelled (the scheduler's backstop, a stop) or a bug: the interval is lost
             self._forget(target.name, groups)
             raise
         finally:
-            varbinds = client.varbinds - before
+            varbinds, pdus = client.varbinds - before, client.pdus - pdus_before
             await client.close()
         error = raw.error
         samples: tuple[Sample, ...] = ()
@@ -671,25 +671,13 @@ class SnmpCollector:
         if error is not None:
             self._forget(target.name, groups)
             log.warning("device=%s job=%s failed: %s %s", target.name, job, error, raw.detail)
-        if dropped:
-            samples += (run_stats_sample(target, prof, job, at, {m.F_RATES_DROPPED: dropped}),)
         duration = self._timer() - t0
-        return PollResult(target.name, job, at, duration, samples, error, varbinds)
+        return PollResult(target.name, job, at, duration, samples, error, varbinds, pdus, dropped)
 
     def _forget(self, device: str, groups: Sequence[AnyGroup]) -> None:
         for g in groups:
             if isinstance(g, TableGroup):
                 self._tracker.forget(f"{device}/{g.name}")
-
-
-def run_stats_sample(
-    target: Target, profile: Profile, job: str, at: datetime, fields: Mapping[str, FieldValue]
-) -> Sample:
-    """The collector's part of this run's ``poller`` self-metric (e.g. ``rates_dropped``): the scheduler
-    merges it into the ``poller`` sample it writes for the run (see ``docs/scheduler.md``)."""
-    tags = measurement_tags(m.POLLER, device_tags(target, profile))
-    tags[m.TAG_JOB] = job
-    return Sample(m.POLLER, tags, dict(fields), at)
 
 
 def _log_drops(device: str, job: str, group: TableGroup, assessed: Mapping[str, RowRates]) -> int:

@@ -338,6 +338,10 @@ class PysnmpClient:
         return self._varbinds
 
     @property
+    def pdus(self) -> int:
+        return self._requests
+
+    @property
     def stats(self) -> SnmpStats:
         return SnmpStats(requests=self._requests, varbinds=self._varbinds)
 

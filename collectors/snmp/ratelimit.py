@@ -130,6 +130,10 @@ class ThrottledClient:
     def varbinds(self) -> int:
         return self._inner.varbinds
 
+    @property
+    def pdus(self) -> int:
+        return self._inner.pdus
+
     async def close(self) -> None:
         await self._inner.close()
 
