@@ -5,6 +5,7 @@ The topology is the lab's inventory.yaml. Time advances by Ticks every 5 s betwe
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -575,6 +576,37 @@ def test_restart_resumes_without_repeating(script: Script, windows: Windows | No
     _, part2 = run([x for x in script if x[0] > cut], 600, state=restored, start=cut + 5, cal=cal)
     assert [summary(a) for _, a in part1 + part2] == [summary(a) for _, a in whole]
     assert sum(isinstance(a, OpenTicket) for _, a in part1 + part2) == opened
+
+
+# the timing rule after a restart: each track's onset is saved (a repeat occurrence's differs from first_seen)
+TIMING_RESTARTS = [
+    (name, cut)
+    for name, cuts in (("a repeat occurrence counts from its own onset, not the first occurrence's first_seen",
+                        (5, 500, 995, 1005, 1075)),
+                       ("ONU LOS first seen 5 min before the agg went down (still in its hold-down): not attached",
+                        (100, 305, 335, 385)))
+    for cut in cuts
+]
+
+
+@pytest.mark.parametrize(("name", "cut"), TIMING_RESTARTS)
+def test_restart_keeps_the_onsets(name: str, cut: float) -> None:
+    script, until, expected, _ = TIMING_CASES[name]
+    first, part1 = run([x for x in script if x[0] <= cut], cut, cfg=CFG_30S)
+    restored = EngineState.from_json(first.to_json())
+    assert restored == first
+    _, part2 = run([x for x in script if x[0] > cut], until, state=restored, start=cut + 5, cfg=CFG_30S)
+    assert tickets(part1 + part2) == expected
+
+
+def test_a_state_saved_before_onsets_counts_from_first_seen() -> None:
+    s, _ = run([(0, down(OLT))], 10)
+    doc = json.loads(s.to_json())
+    for t in doc["tracks"]:
+        del t["onset"]
+    old = EngineState.from_json(json.dumps(doc))
+    assert [t.onset for t in old.tracks.values()] == [None]
+    assert [t.down_since for t in old.tracks.values()] == [at(0)]
 
 
 def test_restart_with_the_condition_still_active_opens_no_second_ticket() -> None:
