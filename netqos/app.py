@@ -413,7 +413,8 @@ async def _report_progress(scheduler: PollScheduler, sink: InfluxSink, every_s: 
         await asyncio.sleep(every_s)
         st, ss = scheduler.stats, sink.stats()
         print(
-            f"[{time.monotonic() - t0:5.0f} s] polls ok={st.ok} failed={st.failed} skipped={st.skipped}; "
+            f"[{time.monotonic() - t0:5.0f} s] polls ok={st.ok} failed={st.failed} skipped={st.skipped} "
+            f"(device down {st.skipped_down}), devices down={st.down}; "
             f"points written={ss.points_written} waiting={ss.points_accepted - ss.points_written - ss.points_rejected}"
             f"{'' if ss.server_up else ' (InfluxDB unreachable: spooling)'}",
             file=out, flush=True,
@@ -515,7 +516,8 @@ async def run(
     ss = sink.stats()
     print(
         f"netqos run: {time.monotonic() - t0:.0f} s, {len(targets)} devices, polls ok={stats.ok} "
-        f"failed={stats.failed} skipped={stats.skipped}; points accepted={ss.points_accepted} "
+        f"failed={stats.failed} skipped={stats.skipped} (device down {stats.skipped_down}); "
+        f"points accepted={ss.points_accepted} "
         f"written={ss.points_written} rejected={ss.points_rejected} dropped={ss.points_dropped} "
         f"(spool holds {ss.spool_bytes} bytes); alarms: {alarm_stats.alarm_changes} changes, "
         f"tickets opened={alarm_stats.tickets_opened} restored={alarm_stats.tickets_restored}; "
