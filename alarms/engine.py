@@ -396,11 +396,12 @@ class _Work:
         elif t is not None and t.alarm.state in _UP:
             self._clear(replace(t, since=now), "superseded by flapping")
         text = f"{c.key.resource} changed state {len(f.changes)} times in {cfg.flap_window_s:g} s"
+        onset = min(c.time, f.changes[0])  # the port has been bouncing since its first change in the window
         if ft is None:
             a = Alarm(fk, cfg.flap_severity, AlarmState.PENDING, c.time, c.time, text=text)
-            ft = Track(a, now, 0.0, 0.0, onset=c.time)
+            ft = Track(a, now, 0.0, 0.0, onset=onset)
         else:
-            ft = replace(ft, alarm=replace(ft.alarm, last_seen=c.time, text=text), onset=c.time)
+            ft = replace(ft, alarm=replace(ft.alarm, last_seen=c.time, text=text), onset=onset)
         self._raise(ft, "flapping")
         return True
 

@@ -423,6 +423,13 @@ TIMING_CASES = {
         [(90, ("open", k(AGG), (), 1)), (100, ("open", k(DIST), (), 4)), (290, ("open", k(AGG2), (), 1))],
         {k(DIST): None},
     ),
+    "a flapping carrier counts from its first change: the router behind it, down since then, is attached": (
+        [(0, port(MW, CARRIER)), (0, C(CSR, hold=100)), (30, port(MW, CARRIER, False)), (60, port(MW, CARRIER)),
+         (90, port(MW, CARRIER, False)), (120, port(MW, CARRIER))],  # flapping from 120, its first change at 30
+        400,
+        [(210, ("open", k(MW, Kind.INTERFACE_FLAPPING, CARRIER), (k(CSR),), 1))],
+        {k(CSR): k(MW, Kind.INTERFACE_FLAPPING, CARRIER)},
+    ),
     "a repeat occurrence counts from its own onset, not the first occurrence's first_seen": (
         [(0, down(OLT)), (10, up(OLT)), (990, down(AGG)), (1000, down(OLT))],
         1200,
