@@ -20,10 +20,11 @@ audit action                    notice          why
 ``reopened`` (a person)         ``reopened``    the repair did not hold: someone has to go again
 ``escalated`` kind=escalated    ``escalated``   the repair limit is approaching
 ``escalated`` kind=breached     ``breached``    the repair limit is exceeded
+``merged`` (system)             ``merged``      closed as a duplicate: the work goes on another ticket
 ==============================  ==============  ==========================================
 
 Everything else (acknowledged, in progress, closed, notes, symptoms attached or cleared, assignment,
-complaints) goes to Grafana only: nobody has to act on it.
+complaints, ``absorbed`` on the surviving ticket) goes to Grafana only: nobody has to act on it.
 
 The dispatcher runs as its own task beside the alarm pipeline, never under its lock; blocking sends
 (webhook retries sleep) run in worker threads. Each reader has its own loop, so a webhook that retries for
@@ -64,6 +65,7 @@ _NOTICES: MappingProxyType[str, TicketEvent] = MappingProxyType(
         "restored": TicketEvent.RESOLVED,
         "resolved": TicketEvent.RESOLVED,
         "reopened": TicketEvent.REOPENED,
+        "merged": TicketEvent.MERGED,
     }
 )
 _STATUS_AFTER: MappingProxyType[str, TicketStatus] = MappingProxyType(
@@ -72,6 +74,7 @@ _STATUS_AFTER: MappingProxyType[str, TicketStatus] = MappingProxyType(
         "recurred": TicketStatus.OPEN,
         "reopened": TicketStatus.OPEN,
         "restored": TicketStatus.RESOLVED,
+        "merged": TicketStatus.CLOSED,
         **{s.value: s for s in TicketStatus},
     }
 )

@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from alarms.correlate import Topology
@@ -40,7 +40,7 @@ from alarms.model import (
 )
 from alarms.state_store import Snapshot, StateStore
 from alarms.tickets.assign import assign_team, required_skills
-from alarms.tickets.store import SYSTEM, SqlTicketStore
+from alarms.tickets.store import SqlTicketStore
 from collectors import measurements as m
 from collectors.model import Clock, DeviceEvent, PollResult, Sample, Sink
 from config.alarms import Rules
@@ -59,6 +59,8 @@ class AlarmStats:
     symptoms_attached: int = 0
     tickets_restored: int = 0
     alarm_changes: int = 0
+    tickets_merged: int = 0
+    """Duplicate tickets closed by a merge (their alarms moved to the ticket of the root that explains them)."""
 
 
 class AlarmService:
@@ -147,10 +149,7 @@ class AlarmService:
             if changed:
                 await asyncio.to_thread(self._state_store.save, Snapshot(engine, detector))
             s = self._stats
-            self._stats = AlarmStats(
-                s.inputs + (item is not None), s.conditions + len(conditions), s.tickets_opened,
-                s.symptoms_attached, s.tickets_restored, s.alarm_changes,
-            )  # fmt: skip
+            self._stats = replace(s, inputs=s.inputs + (item is not None), conditions=s.conditions + len(conditions))
 
     # --- carrying out actions (in a worker thread: database and network I/O) ------------------------------
 
@@ -178,7 +177,7 @@ class AlarmService:
                 if restored is not None:
                     self._count(tickets_restored=1)
                     log.warning("ticket %d: service restored at %s (root %s cleared)", restored.id,
-                                a.restored_at.isoformat(), a.root)
+                                a.restored_at.isoformat(), a.root)  # fmt: skip
             elif isinstance(a, RecordAlarm):
                 self._count(alarm_changes=1)
                 log.info("alarm %s %s (root %s)", a.alarm.key, a.change, a.alarm.root)
@@ -186,32 +185,24 @@ class AlarmService:
                     self._tickets.mark_cleared(str(a.alarm.key), a.alarm.cleared_at or now)
 
     def _merge(self, a: MergeTicket, now: datetime) -> None:
-        """``a.from_root``'s ticket is a duplicate: its alarms join ``a.into_root``'s ticket, and it says so.
-
-        Until the store can close a ticket as a duplicate and move its symptoms in one transaction, the
-        duplicate stays open with a note pointing at the surviving ticket (added once)."""
+        """``a.from_root``'s ticket is a duplicate: the store closes it (cause ``duplicate``) and moves its
+        alarms and services to ``a.into_root``'s ticket in one transaction; then the action's symptoms and
+        recomputed impact are attached as for any :class:`AttachSymptoms`. Both steps repeat harmlessly (a
+        crash before the state is saved carries the action out again)."""
+        survivor = self._tickets.merge_duplicate(a.from_root, a.into_root, now)
         into = self._tickets.attach(a.into_root, [s.key for s in a.symptoms], a.impact, now)
-        dup = self._tickets.find_open(str(a.from_root))
-        if into is None or dup is None or dup.id == into.id:
-            log.info("merge of %s into %s: nothing to merge (tickets %s, %s)", a.from_root, a.into_root,
-                     dup.id if dup else None, into.id if into else None)  # fmt: skip
+        if survivor is None:
+            log.info("device=%s: merge of %s into %s: no duplicate ticket to close (already merged, or %s has "
+                     "no ticket); ticket %s", a.from_root.device, a.from_root, a.into_root, a.into_root,
+                     into.id if into else None)  # fmt: skip
             return
-        text = f"duplicate of #{into.id}: {a.from_root} is a symptom of {a.into_root}"
-        if all(n.text != text for n in dup.notes):
-            self._tickets.add_note(dup.id, SYSTEM, text, now)
-        self._count(symptoms_attached=len(a.symptoms))
-        log.warning("ticket %d merged into ticket %d: %s is a symptom of %s", dup.id, into.id, a.from_root,
-                    a.into_root)  # fmt: skip
+        self._count(tickets_merged=1, symptoms_attached=len(a.symptoms))
+        log.warning("device=%s: the ticket of %s merged into ticket %d (root %s on %s): closed as a duplicate",
+                    a.from_root.device, a.from_root, survivor.id, a.into_root, a.into_root.device)  # fmt: skip
 
     def _count(self, **delta: int) -> None:
         s = self._stats
-        self._stats = AlarmStats(
-            s.inputs, s.conditions,
-            s.tickets_opened + delta.get("tickets_opened", 0),
-            s.symptoms_attached + delta.get("symptoms_attached", 0),
-            s.tickets_restored + delta.get("tickets_restored", 0),
-            s.alarm_changes + delta.get("alarm_changes", 0),
-        )  # fmt: skip
+        self._stats = replace(s, **{k: getattr(s, k) + v for k, v in delta.items()})
 
     # --- the Grafana feed ---------------------------------------------------------------------------------
 
@@ -236,6 +227,13 @@ class AlarmService:
         return {k: v for k, v in tags.items() if v}
 
 
+def alarm_text(a: Alarm) -> str:
+    """The alarm point's ``text``: the alarm's text, and why it went away when detection said so
+    (``"Gi0/0/1 down; clear reason: admin-down"``)."""
+    reason = f"clear reason: {a.clear_reason}" if a.clear_reason else ""
+    return "; ".join(x for x in (a.text, reason) if x)
+
+
 def alarm_sample(record: RecordAlarm, tags: dict[str, str], at: datetime) -> Sample:
     """One alarm state change as an ``alarm`` point (active-alarms table and annotations in Grafana)."""
     a = record.alarm
@@ -248,7 +246,7 @@ def alarm_sample(record: RecordAlarm, tags: dict[str, str], at: datetime) -> Sam
         {
             m.F_ACTIVE: int(a.state in _ACTIVE), m.F_CHANGE: record.change,
             m.F_ROOT: str(a.root) if a.root else "", m.F_MAINTENANCE: int(a.maintenance),
-            m.F_OCCURRENCES: a.occurrences, m.F_TEXT: a.text,
+            m.F_OCCURRENCES: a.occurrences, m.F_TEXT: alarm_text(a),
         },
         at,
     )  # fmt: skip

@@ -17,8 +17,11 @@ from config.loader import load_side_file
 
 NOTIFY_FILE = "notify.yaml"
 
-EventName = Literal["opened", "escalated", "resolved"]
+EventName = Literal["opened", "escalated", "resolved", "recurred", "reopened", "breached", "merged"]
+"""What a channel subscribes to: the three families (``opened`` also brings recurred, reopened and merged;
+``escalated`` also brings breached) or one of those events alone."""
 ALL_EVENTS: tuple[EventName, ...] = ("opened", "escalated", "resolved")
+"""The default subscription: the three families, i.e. every event."""
 
 
 class _Model(BaseModel):

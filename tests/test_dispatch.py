@@ -11,11 +11,12 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from alarms.correlate import Topology
 from alarms.dispatch import (
@@ -30,17 +31,17 @@ from alarms.dispatch import (
 )
 from alarms.engine import EngineSettings
 from alarms.maintenance import MaintenanceCalendar
-from alarms.model import AlarmKey, Impact, MergeTicket, TicketStatus
+from alarms.model import Action, AlarmKey, AlarmState, Impact, MergeTicket, RecordAlarm, Ticket, TicketStatus
 from alarms.notify import Notifier, SmtpChannel, TicketEvent, WebhookChannel
 from alarms.notify.notifier import Channel
-from alarms.service import AlarmService
+from alarms.service import AlarmService, alarm_sample
 from alarms.state_store import Snapshot
 from alarms.tickets.store import SqlTicketStore, TicketChange, open_store
 from collectors import measurements as m
-from collectors.model import DeviceEvent, Sample
+from collectors.model import DeviceEvent, PollResult, Sample
 from config.alarms import load_alarms
 from config.loader import load
-from config.tickets import Backoff
+from config.tickets import Backoff, EventName, SmtpSettings, WebhookSettings
 from tests.notify_fixtures import SECRET, Receiver, SmtpServer, receiver, smtp_server  # noqa: F401
 from tests.tickets_fixtures import T0, alarm, db_url, open_action, service  # noqa: F401
 
@@ -71,6 +72,8 @@ NOTICES = [
     ("symptom_cleared", {"symptom": "a|b|"}, None),
     ("assigned", {"team": "east"}, None),
     ("complaint_linked", {"reported": T0.isoformat()}, None),
+    ("merged", {"into": "7", "from": "open", "to": "closed", "cause_code": "duplicate"}, TicketEvent.MERGED),
+    ("absorbed", {"from": "3", "root": "a|b|"}, None),  # the survivor: its own opened notice went out already
 ]
 
 
@@ -88,6 +91,9 @@ STATUSES = [
     ("reopened", {"from": "closed", "to": "open"}, S.RESOLVED, S.OPEN),
     ("note", {"text": "x"}, S.IN_PROGRESS, S.IN_PROGRESS),  # no move: the ticket's status
     ("escalated", {"kind": "breached"}, S.OPEN, S.OPEN),
+    ("merged", {"into": "7", "from": "acknowledged", "to": "closed"}, S.ACKNOWLEDGED, S.CLOSED),
+    ("merged", {"into": "7"}, S.OPEN, S.CLOSED),
+    ("absorbed", {"from": "3"}, S.IN_PROGRESS, S.IN_PROGRESS),
 ]
 
 
@@ -124,16 +130,31 @@ def test_points_of_one_transaction_get_distinct_times() -> None:
 @pytest.mark.parametrize(
     ("subscribed", "sent"),
     [
-        (("opened",), {"opened", "recurred", "reopened"}),
+        (("opened",), {"opened", "recurred", "reopened", "merged"}),
         (("escalated",), {"escalated", "breached"}),
         (("resolved",), {"resolved"}),
         (("opened", "escalated", "resolved"), {e.value for e in TicketEvent}),
         (("breached",), {"breached"}),
+        (("recurred",), {"recurred"}),
+        (("reopened", "merged"), {"reopened", "merged"}),
+        (("merged", "resolved"), {"merged", "resolved"}),
     ],
 )
 def test_a_channel_gets_its_families(subscribed: tuple[str, ...], sent: set[str]) -> None:
     notifier = Notifier(((_webhook(Receiver()), frozenset(subscribed)),))
     assert {e.value for e in TicketEvent if notifier.wants(e)} == sent
+    # notify.yaml accepts the same lists, for a webhook and for e-mail
+    hook = WebhookSettings.model_validate({"name": "noc", "url": "http://x/", "secret": "k", "events": subscribed})
+    mail = SmtpSettings.model_validate(
+        {"host": "h", "sender": "a@b.cn", "recipients": ["c@d.cn"], "events": subscribed}
+    )
+    assert set(hook.events) == set(mail.events) == set(subscribed)
+
+
+@pytest.mark.parametrize("events", [("merge",), ("opened", "absorbed"), ("escalate",)])
+def test_notify_yaml_refuses_unknown_event_names(events: tuple[str, ...]) -> None:
+    with pytest.raises(ValidationError):
+        WebhookSettings.model_validate({"name": "noc", "url": "http://x/", "secret": "k", "events": events})
 
 
 # --- against a real store, receiver and SMTP server --------------------------------------------------------------
@@ -425,13 +446,13 @@ async def test_the_pipeline_spools_alarm_points_before_saving_and_marks_cleared_
     assert T0 + timedelta(seconds=200) <= cleared[0].time <= clock.now
 
 
-def _pipeline(store: SqlTicketStore, sink: ListSink, clock: Clock) -> AlarmService:
+def _pipeline(store: SqlTicketStore, sink: ListSink, clock: Clock, poll_s: float = 30.0) -> AlarmService:
     loaded = load(ROOT / "inventory.yaml", ROOT / "config", env={})
     inv = loaded.inventory
     cfg = load_alarms(ROOT / "config" / "alarms.yaml", {d.name for d in inv.devices}, {s.name for s in inv.sites})
     topo = Topology.from_inventory(inv)
     return AlarmService(
-        inventory=inv, rules=cfg.rules, settings=EngineSettings.from_config(cfg, 30.0), topology=topo,
+        inventory=inv, rules=cfg.rules, settings=EngineSettings.from_config(cfg, poll_s), topology=topo,
         calendar=MaintenanceCalendar.build((), topo), tickets=store,
         state_store=WatchedStateStore(sink),  # type: ignore[arg-type]
         sink=sink, clock=clock,
@@ -439,17 +460,129 @@ def _pipeline(store: SqlTicketStore, sink: ListSink, clock: Clock) -> AlarmServi
 
 
 @pytest.mark.parametrize("repeats", [1, 2])  # a crash before the state is saved carries it out again
-def test_a_merge_moves_the_alarms_and_marks_the_duplicate_once(store: SqlTicketStore, repeats: int) -> None:
+def test_a_merge_closes_the_duplicate_and_moves_its_alarms_once(any_store: SqlTicketStore, repeats: int) -> None:
+    store = any_store
     pipeline = _pipeline(store, ListSink(), Clock(T0))
-    older, _ = store.open_or_get(open_action("olt-sh-pd-01"), None, T0)
+    older, _ = store.open_or_get(open_action("olt-sh-pd-01", symptoms=("onu-7",)), None, T0)
     root, _ = store.open_or_get(open_action("agg-sh-pd-01", services=("svc-9",)), None, _h(0.1))
     olt = AlarmKey("olt-sh-pd-01", "device_unreachable", "")
     agg = AlarmKey("agg-sh-pd-01", "device_unreachable", "")
-    merge = MergeTicket(agg, olt, (alarm("olt-sh-pd-01"),), Impact((service("svc-1"), service("svc-9")), 1))
+    onu = AlarmKey("onu-7", "device_unreachable", "")
+    merge = MergeTicket(
+        agg, olt, (alarm("olt-sh-pd-01"), alarm("onu-7")), Impact((service("svc-1"), service("svc-9")), 1)
+    )
     for _ in range(repeats):
         pipeline._carry_out([merge], _h(0.2))
     into, dup = store.get(root.id), store.get(older.id)
     assert into is not None and dup is not None
-    assert olt in into.symptoms and into.priority == 1
-    assert {s.service_id for s in into.services} == {"svc-1", "svc-9"}
-    assert [n.text for n in dup.notes] == [f"duplicate of #{root.id}: {olt} is a symptom of {agg}"]
+    assert into.symptoms == (olt, onu) and into.priority == 1 and into.status is S.OPEN
+    assert [s.service_id for s in into.services] == ["svc-9", "svc-1"]
+    assert (dup.status, dup.cause_code, dup.symptoms, dup.notes) == (S.CLOSED, "duplicate", (), ())
+    trail = [(c.action, c.ticket_id) for c in store.changes_since(0)][-3:]
+    assert trail == [("merged", older.id), ("absorbed", root.id), ("attached", root.id)]  # the priority 2→1
+    assert pipeline.stats.tickets_merged == 1 and pipeline.stats.symptoms_attached == 2
+
+
+class Recorder:
+    """Carries out the pipeline's actions as before and keeps them (to replay one)."""
+
+    def __init__(self, service: AlarmService) -> None:
+        self.actions: list[Action] = []
+        self._carry_out = service._carry_out
+
+    def __call__(self, actions: Sequence[Action], now: datetime) -> None:
+        self.actions.extend(actions)
+        self._carry_out(actions, now)
+
+
+LATE_ROOT = [
+    # (events the channel lists in notify.yaml, the notices it gets)
+    (("opened",), ["opened", "opened", "merged"]),
+    (("merged",), ["merged"]),
+    (("escalated", "resolved"), []),
+]
+
+
+@pytest.mark.parametrize(("subscribed", "notices"), LATE_ROOT)
+async def test_a_root_found_late_takes_over_the_ticket_of_its_symptom(
+    any_store: SqlTicketStore,
+    receiver: Receiver,  # noqa: F811
+    subscribed: tuple[EventName, ...],
+    notices: list[str],
+) -> None:
+    """Engine → service → store → dispatcher. The aggregation router is polled every 5 min (so its outage may
+    be seen up to a poll late): the OLT behind it opens its ticket (with a port alarm as its symptom) before the
+    router's outage is seen; when it is, one ticket remains — the router's — holding the OLT and its symptom,
+    and the OLT's ticket is closed as a duplicate, with a ``merged`` notice pointing at the router's ticket."""
+    store = any_store
+    receiver.reset([])
+    sink, clock = ListSink(), Clock(T0)
+    pipeline = _pipeline(store, sink, clock, poll_s=300.0)
+    recorder = Recorder(pipeline)
+    pipeline._carry_out = recorder  # type: ignore[method-assign]
+    olt, agg = "olt-sh-pd-01", "agg-sh-pd-01"
+    window = pipeline._settings.group_window_s
+    agg_seen = 320.0 + 300.0  # its second failed poll: after the OLT's ticket opened
+    assert 300.0 + window < agg_seen
+    for s in range(0, int(agg_seen + window) + 30, 10):
+        clock.now = T0 + timedelta(seconds=s)
+        if s in (0, 300):
+            await pipeline.on_result(PollResult(olt, "system", clock.now, 1.0, error="timeout"))
+        if s == 10:
+            await pipeline.on_event(DeviceEvent(olt, "linkDown", "0/0/15", clock.now, severity="major"))
+        if s in (320, agg_seen):
+            await pipeline.on_result(PollResult(agg, "system", clock.now, 1.0, error="timeout"))
+        await pipeline.tick()
+    merges = [a for a in recorder.actions if isinstance(a, MergeTicket)]
+    assert [(str(a.into_root), str(a.from_root)) for a in merges] == [(f"{agg}|device_unreachable|",
+                                                                       f"{olt}|device_unreachable|")]  # fmt: skip
+    open_now = store.list(status=[S.OPEN])
+    assert [t.root.device for t in open_now] == [agg]
+    survivor = open_now[0]
+    assert {str(k) for k in survivor.symptoms} == {f"{olt}|device_unreachable|", f"{olt}|interface_down|0/0/15"}
+    (dup,) = [t for t in store.list(status=[S.CLOSED]) if t.root.device == olt]
+    assert dup.cause_code == "duplicate" and dup.audit[-1].action == "merged"
+    assert dup.audit[-1].detail["into"] == str(survivor.id)
+    assert dup.services == () and {s.service_id for s in survivor.services} >= _services_of(dup) != set()
+    # the same MergeTicket again (a crash before the state was saved) changes nothing
+    trail = store.changes_since(0)
+    pipeline._carry_out(merges, clock.now)
+    assert store.changes_since(trail[-1].id) == [] and store.get(survivor.id) == survivor
+    # the dispatcher: a merged notice for the channels that want it, a Grafana point for every change
+    channel = _webhook(receiver)
+    d = Dispatcher(store, clock=clock, sink=(points := ListSink()), notifier=Notifier(((channel, subscribed),)))
+    await d.pump(NOTIFY_CURSOR)
+    await d.pump(GRAFANA_CURSOR)
+    assert [r["body"]["event"] for r in receiver.requests] == notices
+    for body in (r["body"] for r in receiver.requests if r["body"]["event"] == "merged"):
+        assert body["merged_into"] == survivor.id and body["ticket"]["id"] == dup.id
+        assert (body["ticket"]["status"], body["ticket"]["cause_code"]) == ("closed", "duplicate")
+    assert len(points.samples) == len(trail)
+    merged_points = [p for p in points.samples if p.fields[m.F_CHANGE] == "merged"]
+    assert [(p.tags[m.TAG_TICKET], p.fields[m.F_STATUS_TEXT]) for p in merged_points] == [(str(dup.id), "closed")]
+
+
+def _services_of(ticket: Ticket) -> set[str]:
+    """The services a merged ticket held (they moved away: its ``merged`` audit entry lists them)."""
+    return set(filter(None, ticket.audit[-1].detail.get("services", "").split(",")))
+
+
+@pytest.mark.parametrize(
+    ("text", "reason", "expected"),
+    [
+        ("Gi0/0/1 down", "admin-down", "Gi0/0/1 down; clear reason: admin-down"),
+        ("Gi0/0/1 down", "", "Gi0/0/1 down"),
+        ("", "admin-down", "clear reason: admin-down"),
+        ("", "", ""),
+    ],
+)
+def test_the_alarm_point_says_why_it_cleared(text: str, reason: str, expected: str) -> None:
+    a = replace(alarm("agg-sh-pd-01", "interface_down", "Gi0/0/1"), state=AlarmState.CLEARED, text=text,
+                clear_reason=reason, cleared_at=T0)  # fmt: skip
+    point = alarm_sample(RecordAlarm(a, "cleared"), {m.TAG_SITE: "pd"}, T0)
+    assert point.fields[m.F_TEXT] == expected and set(point.fields) == set(_schema(m.ALARM).fields)  # no new field
+    assert (point.fields[m.F_ACTIVE], point.fields[m.F_CHANGE], point.tags[m.TAG_SITE]) == (0, "cleared", "pd")
+
+
+def _schema(name: str) -> m.Measurement:
+    return next(x for x in m.SCHEMA if x.name == name)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
-from alarms.model import Ticket, TicketStatus
+from alarms.model import AuditEntry, Ticket, TicketStatus
 from alarms.notify import Escalation, SmtpChannel, TicketEvent, render
 from alarms.notify.messages import Language
 from tests.notify_fixtures import T0, SmtpServer, free_port, smtp_server, ticket  # noqa: F401
@@ -23,6 +24,8 @@ CASES = [
     ("en", TicketEvent.BREACHED, ["Repair limit EXCEEDED", "110% used"], ["(urban, from detection) — OVERDUE"]),
     ("zh-CN", TicketEvent.RECURRED, ["故障复发", "#7", "P1"], ["维护班组: field-east"]),
     ("en", TicketEvent.REOPENED, ["Ticket reopened", "#7", "P1"], ["Field team: field-east"]),
+    ("zh-CN", TicketEvent.MERGED, ["工单已合并至 #12", "#7 关闭"], ["已合并至工单: #12", "重复工单（已合并）"]),
+    ("en", TicketEvent.MERGED, ["Ticket #7 merged into #12"], ["Merged into ticket: #12", "Cause: duplicate (merged)"]),
 ]  # fmt: skip
 
 
@@ -38,6 +41,10 @@ def _escalation(event: TicketEvent) -> Escalation | None:
 def _ticket(event: TicketEvent) -> Ticket:
     if event is TicketEvent.RESOLVED:
         return ticket(status=TicketStatus.RESOLVED, restored=T0 + timedelta(hours=2.5), cause_code="fiber_cut")
+    if event is TicketEvent.MERGED:
+        t = ticket(status=TicketStatus.CLOSED, cause_code="duplicate")
+        merged = AuditEntry("system", T0, "merged", {"into": "12", "to": "closed", "cause_code": "duplicate"})
+        return replace(t, audit=(*t.audit, merged))
     return ticket()
 
 

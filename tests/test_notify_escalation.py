@@ -57,8 +57,7 @@ def _ticket(**kwargs: object) -> Ticket:
     """A fixture ticket whose audit names ``breached`` stand for an ``escalated`` entry of kind breached."""
     t = ticket(**kwargs)  # type: ignore[arg-type]
     audit = tuple(
-        AuditEntry(a.actor, a.time, "escalated", {"kind": "breached"}) if a.action == "breached" else a
-        for a in t.audit
+        AuditEntry(a.actor, a.time, "escalated", {"kind": "breached"}) if a.action == "breached" else a for a in t.audit
     )
     return replace(t, audit=audit)
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+from dataclasses import replace
 
 import pytest
 
+from alarms.model import AuditEntry
 from alarms.notify import TicketEvent, WebhookChannel, backoff_delays, delivery_id, sign, verify
 from alarms.notify.webhook import webhook_body
 from config.tickets import Backoff
@@ -123,3 +126,24 @@ def test_delivery_ids(a: tuple[object, TicketEvent], b: tuple[object, TicketEven
 def test_body_is_stable_json() -> None:
     t = ticket()
     assert webhook_body(TicketEvent.OPENED, t, "x", T0) == webhook_body(TicketEvent.OPENED, t, "x", T0)
+
+
+@pytest.mark.parametrize(
+    ("event", "audit", "merged_into"),
+    [
+        (TicketEvent.MERGED, ("opened", "merged:12"), 12),
+        (TicketEvent.MERGED, ("opened", "merged:12", "reopened", "merged:15"), 15),  # the last merge
+        (TicketEvent.MERGED, ("opened",), None),  # no merge in the trail: null, never made up
+        (TicketEvent.OPENED, ("opened", "merged:12"), "absent"),  # only a merged notice carries it
+    ],
+)
+def test_a_merged_notice_names_the_surviving_ticket(
+    event: TicketEvent, audit: tuple[str, ...], merged_into: int | str | None
+) -> None:
+    t = ticket()
+    entries = tuple(
+        AuditEntry("system", T0, a.partition(":")[0], {"into": a.partition(":")[2]} if ":" in a else {}) for a in audit
+    )
+    doc = json.loads(webhook_body(event, replace(t, audit=entries), "x", T0))
+    assert doc.get("merged_into", "absent") == merged_into
+    assert doc["event"] == event.value

@@ -80,6 +80,7 @@ def test_audit_action(frm: TicketStatus, to: TicketStatus, action: str) -> None:
         ("force_majeure", True),
         ("planned_maintenance", True),
         ("no_access", True),
+        ("duplicate", True),  # a merged ticket: its outage counts on the survivor
         ("fiber_cut", False),
         ("equipment_failure", False),
         ("unknown", False),

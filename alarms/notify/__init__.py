@@ -11,7 +11,7 @@ from alarms.notify.escalation import (
     escalation_marks,
     was_escalated,
 )
-from alarms.notify.events import Delivery, TicketEvent, delivery_id, ticket_json
+from alarms.notify.events import Delivery, TicketEvent, delivery_id, merged_into, ticket_json
 from alarms.notify.messages import Message, render
 from alarms.notify.notifier import Channel, Notifier, mark_escalations
 from alarms.notify.webhook import SIGNATURE_HEADER, WebhookChannel, backoff_delays, sign, verify
@@ -33,6 +33,7 @@ __all__ = [
     "escalation_from",
     "escalation_marks",
     "mark_escalations",
+    "merged_into",
     "render",
     "sign",
     "ticket_json",

@@ -17,7 +17,8 @@ _NAMESPACE = uuid.UUID("6f1c8a52-3b0e-4c53-9a4e-2d8f0b7c1e11")
 class TicketEvent(StrEnum):
     """What a notice is about. Each event belongs to one of the three families a channel subscribes to in
     ``notify.yaml`` (``opened``, ``escalated``, ``resolved``): a channel that wants ``opened`` also gets
-    ``recurred`` and ``reopened``, one that wants ``escalated`` also gets ``breached``."""
+    ``recurred``, ``reopened`` and ``merged``, one that wants ``escalated`` also gets ``breached``. A channel
+    may also list one of those by its own name alone."""
 
     OPENED = "opened"
     """The system opened a ticket for a new root cause."""
@@ -31,6 +32,8 @@ class TicketEvent(StrEnum):
     """The repair limit is exceeded."""
     RESOLVED = "resolved"
     """Service restored: the root alarm cleared, or a person resolved the ticket."""
+    MERGED = "merged"
+    """The system closed the ticket as a duplicate: its alarms moved to another root's ticket."""
 
     @property
     def family(self) -> str:
@@ -39,7 +42,7 @@ class TicketEvent(StrEnum):
 
 
 _FAMILY: MappingProxyType[str, str] = MappingProxyType(
-    {"recurred": "opened", "reopened": "opened", "breached": "escalated"}
+    {"recurred": "opened", "reopened": "opened", "merged": "opened", "breached": "escalated"}
 )
 
 
@@ -65,6 +68,12 @@ def delivery_id(ticket: Ticket, event: TicketEvent, change_id: int | None = None
     else:
         occurrence = str(sum(1 for a in ticket.audit if a.action in ("reopened", "recurred")))
     return str(uuid.uuid5(_NAMESPACE, f"{ticket.id}|{ticket.dedup_key}|{event.value}|{occurrence}"))
+
+
+def merged_into(ticket: Ticket) -> int | None:
+    """The id of the ticket this one was merged into (its last ``merged`` audit entry), if any."""
+    into = next((a.detail.get("into") for a in reversed(ticket.audit) if a.action == "merged"), None)
+    return int(into) if into is not None and into.isdigit() else None
 
 
 def _t(value: datetime | None) -> str | None:

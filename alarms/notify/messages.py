@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from alarms.model import Ticket
 from alarms.notify.escalation import Escalation
-from alarms.notify.events import TicketEvent
+from alarms.notify.events import TicketEvent, merged_into
 from alarms.tickets.causes import DEFAULT_CAUSES, CauseCode
 
 Language = Literal["zh-CN", "en"]
@@ -33,6 +33,8 @@ _TEXT: Mapping[str, Mapping[str, str]] = {
         "escalated": "【netqos】修复时限预警 #{id}：已用 {pct:.0f}%，时限 {deadline} {title}",
         "breached": "【netqos】已超修复时限 #{id}：时限 {deadline}，已用 {pct:.0f}% {title}",
         "resolved": "【netqos】故障已恢复 #{id} {title}",
+        "merged": "【netqos】工单已合并至 #{into}，本工单 #{id} 关闭 {title}",
+        "merged_into": "已合并至工单",
         "ticket": "工单",
         "status": "状态",
         "priority": "优先级",
@@ -65,6 +67,8 @@ _TEXT: Mapping[str, Mapping[str, str]] = {
         "escalated": "[netqos] Repair limit warning #{id}: {pct:.0f}% used, due {deadline} {title}",
         "breached": "[netqos] Repair limit EXCEEDED #{id}: due {deadline}, {pct:.0f}% used {title}",
         "resolved": "[netqos] Service restored #{id} {title}",
+        "merged": "[netqos] Ticket #{id} merged into #{into} and closed {title}",
+        "merged_into": "Merged into ticket",
         "ticket": "Ticket",
         "status": "Status",
         "priority": "Priority",
@@ -110,8 +114,9 @@ def render(
     w = _TEXT[language]
     deadline = local_time(escalation.deadline, tz) if escalation is not None else ""
     pct = escalation.elapsed_pct if escalation is not None else 0.0
+    into = merged_into(ticket)
     subject = w[event.value].format(
-        id=ticket.id, priority=ticket.priority, title=ticket.title, pct=pct, deadline=deadline
+        id=ticket.id, priority=ticket.priority, title=ticket.title, pct=pct, deadline=deadline, into=into or "?"
     )
     c = ticket.clock
     rows: list[tuple[str, str]] = [
@@ -135,6 +140,8 @@ def render(
         )  # fmt: skip
         late = f" — {w['overdue']}" if escalation.breached else ""
         rows.append((w["deadline"], f"{deadline}, {limit}{late}"))
+    if into is not None:
+        rows.append((w["merged_into"], f"#{into}"))
     if ticket.cause_code:
         cause = causes.get(ticket.cause_code)
         label = (cause.zh if language == "zh-CN" else cause.en) if cause is not None else ticket.cause_code

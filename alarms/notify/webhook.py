@@ -1,6 +1,6 @@
 """Signed JSON webhooks, retried with exponential backoff under one delivery id.
 
-The body is ``{"delivery_id", "event", "sent_at", "ticket", ["escalation"]}``; the header
+The body is ``{"delivery_id", "event", "sent_at", "ticket", ["escalation"], ["merged_into"]}``; the header
 ``X-Netqos-Signature: sha256=<hex>`` is HMAC-SHA256 of the raw body with the shared secret;
 ``X-Netqos-Delivery`` carries the delivery id (the same on every retry, so receivers can drop duplicates).
 Connection errors, timeouts, 408, 429 and 5xx are retried; other 4xx are not.
@@ -21,7 +21,7 @@ from typing import Any
 
 from alarms.model import Ticket
 from alarms.notify.escalation import Escalation
-from alarms.notify.events import Delivery, TicketEvent, ticket_json
+from alarms.notify.events import Delivery, TicketEvent, merged_into, ticket_json
 from config.tickets import Backoff
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,8 @@ def webhook_body(
             "elapsed_pct": round(escalation.elapsed_pct, 1),
             "breached": escalation.breached,
         }
+    if event is TicketEvent.MERGED:
+        doc["merged_into"] = merged_into(ticket)
     return json.dumps(doc, ensure_ascii=False, sort_keys=True).encode()
 
 
