@@ -669,3 +669,46 @@ def test_merge_with_nothing_to_merge_changes_nothing(
     trail = store.changes_since(0)
     assert store.merge_duplicate(frm, into, at(30)) is None
     assert store.list(limit=100) == before and store.changes_since(trail[-1].id) == []
+
+
+@pytest.mark.parametrize("rounds", [4])
+def test_concurrent_merges_merge_once(db_url: str, rounds: int) -> None:  # noqa: F811
+    """Two stores carry out the same merge at the same time (e.g. two pipelines on one database after a
+    failover): the rows are locked, so one merges and the other finds nothing left to merge."""
+    stores = [open_store(db_url), open_store(db_url, migrate_schema=False)]
+    errors: list[BaseException] = []
+    try:
+        for r in range(rounds):
+            frm, into = AlarmKey(f"olt-{r}", "device_unreachable"), AlarmKey(f"agg-{r}", "device_unreachable")
+            old, _ = stores[0].open_or_get(open_action(frm.device, symptoms=(f"onu-{r}",)), None, at(0))
+            survivor, _ = stores[0].open_or_get(open_action(into.device, services=("svc-9",)), None, at(1))
+            barrier = threading.Barrier(len(stores))
+            got: list[Ticket | None] = []
+
+            def run(
+                st: SqlTicketStore,
+                b: threading.Barrier = barrier,
+                f: AlarmKey = frm,
+                i: AlarmKey = into,
+                out: list[Ticket | None] = got,
+            ) -> None:
+                try:
+                    b.wait(timeout=10)
+                    out.append(st.merge_duplicate(f, i, at(30)))
+                except BaseException as exc:  # collected and re-raised in the main thread
+                    errors.append(exc)
+
+            threads = [threading.Thread(target=run, args=(st,)) for st in stores]
+            for th in threads:
+                th.start()
+            for th in threads:
+                th.join(timeout=30)
+            assert errors == []
+            assert sorted(t is None for t in got) == [False, True]
+            final = stores[1].get(survivor.id)
+            assert final is not None and [str(k) for k in final.symptoms] == [str(frm), _k(f"onu-{r}")]
+            actions = [c.action for c in stores[1].changes_since(0) if c.ticket_id in (old.id, survivor.id)]
+            assert actions.count("merged") == actions.count("absorbed") == 1
+    finally:
+        for st in stores:
+            st.close()
