@@ -114,7 +114,7 @@ def render(
     w = _TEXT[language]
     deadline = local_time(escalation.deadline, tz) if escalation is not None else ""
     pct = escalation.elapsed_pct if escalation is not None else 0.0
-    into = merged_into(ticket)
+    into = merged_into(ticket) if event is TicketEvent.MERGED else None
     subject = w[event.value].format(
         id=ticket.id, priority=ticket.priority, title=ticket.title, pct=pct, deadline=deadline, into=into or "?"
     )
