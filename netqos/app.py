@@ -46,7 +46,7 @@ from collectors.traps.decode import TrapDecoder
 from collectors.traps.model import EventHandler
 from collectors.traps.receiver import TrapReceiver
 from collectors.traps.resolve import devices_from_inventory
-from config.alarms import ALARMS_FILE, AlarmsConfig, load_alarms
+from config.alarms import ALARMS_FILE, AlarmsConfig, load_alarms, with_trap_clears
 from config.loader import Loaded, describe, load_with_profiles
 from config.models import Device, Inventory, Settings, SnmpV2c, SnmpV3
 from config.profiles import ProfileSet, load_profiles
@@ -380,6 +380,9 @@ def alarm_service(loaded: Loaded, config_dir: Path, sink: Sink, store: SqlTicket
         load_alarms(path, {d.name for d in inv.devices}, {s.name for s in inv.sites}) if path.exists()
         else AlarmsConfig()  # no alarms.yaml: the documented defaults
     )
+    traps_path = config_dir / TRAPS_FILE
+    if traps_path.exists():  # vendor kinds with a clearing trap stand until it, not the 1 h auto-clear
+        cfg = with_trap_clears(cfg, load_traps(traps_path, os.environ).mappings)
     topology = Topology.from_inventory(inv)
     # an ``auto`` grouping window covers one poll of every job correlation needs + the longest hold-down
     engine = EngineSettings.from_config(cfg, jobs=settings.jobs)
