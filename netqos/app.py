@@ -523,7 +523,8 @@ async def run(
         f"points accepted={ss.points_accepted} "
         f"written={ss.points_written} rejected={ss.points_rejected} dropped={ss.points_dropped} "
         f"(spool holds {ss.spool_bytes} bytes); alarms: {alarm_stats.alarm_changes} changes, "
-        f"tickets opened={alarm_stats.tickets_opened} restored={alarm_stats.tickets_restored}; "
+        f"tickets opened={alarm_stats.tickets_opened} restored={alarm_stats.tickets_restored} "
+        f"merged={alarm_stats.tickets_merged}; "
         f"notices sent={dispatch_stats.notices_sent} failed={dispatch_stats.notices_failed} "
         f"escalations={dispatch_stats.escalations}",
         file=out,
