@@ -103,6 +103,16 @@ def parse_snmprec(lines: Iterable[str]) -> Recording:
     return Recording(values, tuple(sorted(values, key=_oid_key)))
 
 
+def merge_snmprec(base: str, extra: str) -> str:
+    """``base``'s records (``.snmprec`` text) with ``extra``'s added or replacing the same OID, in OID order
+    (as snmpsim needs)."""
+    rows: dict[str, str] = {}
+    for line in (base + "\n" + extra).splitlines():
+        if line.strip() and not line.startswith("#"):
+            rows[line.split("|", 1)[0]] = line
+    return "\n".join(sorted(rows.values(), key=lambda r: _oid_key(r.split("|", 1)[0]))) + "\n"
+
+
 def load_snmprec(path: Path) -> Recording:
     """Read a ``.snmprec`` file (decoded as ISO-8859-1, as snmpsim does)."""
     return parse_snmprec(path.read_text(encoding="iso-8859-1").splitlines())

@@ -25,25 +25,12 @@ from collectors.snmp.collect import SnmpCollector
 from config.profiles import ProfileSet, load_profiles
 from lab.network import default_recordings_dir
 from tests.servers.snmpsim import SnmpsimRecordings, _serve
-from tests.snmprec import Recording, RecordingClient, load_snmprec, parse_snmprec
+from tests.snmprec import Recording, RecordingClient, load_snmprec, merge_snmprec, parse_snmprec
 from tests.transports import Transport
 
 DEVICES = default_recordings_dir()
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 
-
-
-def _oid_key(line: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in line.split("|", 1)[0].split("."))
-
-
-def merge_snmprec(base: str, extra: str) -> str:
-    """``base``'s records with ``extra``'s added or replacing the same OID, in OID order (as snmpsim needs)."""
-    rows: dict[str, str] = {}
-    for line in (base + "\n" + extra).splitlines():
-        if line.strip() and not line.startswith("#"):
-            rows[line.split("|", 1)[0]] = line
-    return "\n".join(sorted(rows.values(), key=_oid_key)) + "\n"
 
 
 def _lab(stem: str) -> str:

@@ -39,7 +39,7 @@ from config.profiles import Profile, ProfileSet, ReduceGroup, TableGroup, load_p
 from lab import gen_olt
 from lab.network import default_recordings_dir
 from tests.servers.snmpsim import SnmpsimRecordings, _serve
-from tests.snmprec import Recording, RecordingClient, load_snmprec, parse_snmprec
+from tests.snmprec import Recording, RecordingClient, load_snmprec, merge_snmprec, parse_snmprec
 from tests.transports import Transport
 
 DEVICES = default_recordings_dir()
@@ -203,19 +203,6 @@ ZTE_ONUS = f"""
 {Z}.50.12.1.1.14.268501248.1.1|2|5000
 """
 ZTE = "zxa10_onus"  # the zxa10_c320 recording with the ONU rows above (GPON-table index form)
-
-
-def _oid_key(line: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in line.split("|", 1)[0].split("."))
-
-
-def merge_snmprec(base: str, extra: str) -> str:
-    """``base``'s records with ``extra``'s added or replacing the same OID, in OID order (as snmpsim needs)."""
-    rows: dict[str, str] = {}
-    for line in (base + "\n" + extra).splitlines():
-        if line.strip() and not line.startswith("#"):
-            rows[line.split("|", 1)[0]] = line
-    return "\n".join(sorted(rows.values(), key=_oid_key)) + "\n"
 
 
 def _zte_text() -> str:
