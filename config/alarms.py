@@ -233,6 +233,10 @@ class Rules(_Model):
 CORRELATION_JOBS = ("system", "interfaces", "onu", "pon", "radio", "power", "bgp")
 """The poll jobs whose results raise alarms that correlation relates (reachability, ports, PON/ONUs,
 radios, site power, BGP): a root seen by one of them may come one of its intervals after its symptoms."""
+ROOT_JOBS = ("system", "interfaces", "radio", "power", "bgp")
+"""The jobs whose alarms can be a root that arrives after symptoms seen by *another* job (a device unreachable,
+a port or radio link down, a site on battery, a BGP session down). The ``onu``/``pon`` walk is not among them:
+a PON port down and the LOS of its ONUs come from the same walk."""
 MAX_AUTO_GROUP_WINDOW_S = 300.0
 """The ``auto`` group window never exceeds this: beyond it a ticket waits too long for its root."""
 DEFAULT_POLL_S = 60.0
@@ -240,9 +244,10 @@ DEFAULT_POLL_S = 60.0
 
 
 def auto_group_window_s(jobs: Mapping[str, Job], hold_downs: Iterable[float]) -> float:
-    """The ``auto`` group window: the longest interval of the jobs that feed correlation
-    (:data:`CORRELATION_JOBS`) plus the longest hold-down, at most :data:`MAX_AUTO_GROUP_WINDOW_S`."""
-    intervals = [job.interval_s for name, job in jobs.items() if name in CORRELATION_JOBS]
+    """The ``auto`` group window: the longest interval of the jobs that detect roots (:data:`ROOT_JOBS`: a
+    root seen by one of them comes at most one of its intervals after symptoms another job saw) plus the longest
+    hold-down, at most :data:`MAX_AUTO_GROUP_WINDOW_S`. Every ticket waits this long, so it stays short."""
+    intervals = [job.interval_s for name, job in jobs.items() if name in ROOT_JOBS]
     return _capped(max(intervals, default=DEFAULT_POLL_S), hold_downs)
 
 

@@ -3,11 +3,12 @@
 # network (12 recorded real devices served by snmpsim + an SSH OLT), runs the collectors, the trap receiver
 # and the alarm engine for a few minutes, takes an aggregation router down (and everything that hangs off
 # it only) and brings it back, then shows the one trouble ticket it opened and what InfluxDB holds.
-#   NETQOS_DEMO_SECONDS=420 (default) sets how long the collectors run; the fault lasts from 3/7 to 5/7 (the
-#   first ONU polls and their alarms settle before it, so the ticket shows only what the outage caused).
+#   NETQOS_DEMO_SECONDS=480 (default) sets how long the collectors run; the fault lasts from 3/8 to 6/8 (the
+#   first ONU polls and their alarms settle before it, so the ticket shows only what the outage caused; it
+#   opens after 2 failed polls + the 90 s grouping window, and is resolved when the router answers again).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SECONDS_TO_RUN=${NETQOS_DEMO_SECONDS:-420}
+SECONDS_TO_RUN=${NETQOS_DEMO_SECONDS:-480}
 INFLUX_URL=http://127.0.0.1:18086
 NETQOS=(.venv/bin/python -m netqos)
 
@@ -20,13 +21,13 @@ echo "== starting the simulated network"
 "${NETQOS[@]}" lab up
 SINCE=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
-# three sevenths of the way in, the Pudong aggregation router fails: with it its OLT, the microwave link, the
+# three eighths of the way in, the Pudong aggregation router fails: with it its OLT, the microwave link, the
 # cell-site router and the site's power plant go silent (they hang off it only); later it comes back
 rm -f var/tickets.db var/tickets.db-* var/alarm-state.json   # the demo starts with no tickets and no alarms
 (
-  sleep $((SECONDS_TO_RUN * 3 / 7))
+  sleep $((SECONDS_TO_RUN * 3 / 8))
   echo "== fault: agg-sh-pd-01 stops answering"; "${NETQOS[@]}" lab fault agg-sh-pd-01 down
-  sleep $((SECONDS_TO_RUN * 2 / 7))
+  sleep $((SECONDS_TO_RUN * 3 / 8))
   echo "== fault cleared: agg-sh-pd-01 answers again"; "${NETQOS[@]}" lab fault agg-sh-pd-01 up
 ) &
 FAULTS=$!

@@ -104,15 +104,16 @@ def test_detection_lag(job_map: dict[str, Job] | str, expected: float) -> None:
 
 # jobs (name → interval s), hold-downs, the auto group window
 AUTO_WINDOW = {
-    "lab: the onu job (120 s) is the slowest that feeds correlation, + onu_los's 60 s": (
-        "shipped", "shipped", 120 + 60),
-    "the slowest correlation job counts, SSH jobs and unknown jobs do not": (
+    "lab: 30 s root-detecting polls + onu_los's 60 s (the 120 s ONU walk finds PON roots and LOS together)": (
+        "shipped", "shipped", 30 + 60),
+    "the slowest root-detecting job counts, SSH jobs and unknown jobs do not": (
         jobs(system=30, radio=45, ssh_onu=600, inventory=900), (0, 15), 45 + 15),
-    "each correlation job counts: power": (jobs(system=30, power=90), (), 90),
-    "each correlation job counts: bgp": (jobs(system=30, bgp=100), (30,), 130),
-    "each correlation job counts: pon": (jobs(interfaces=20, pon=50), (5,), 55),
-    "production 60 s polls with a 300 s ONU walk: capped at 300 s": (
-        jobs(system=60, interfaces=60, onu=300), (60,), 300),
+    "each root-detecting job counts: power": (jobs(system=30, power=90), (), 90),
+    "each root-detecting job counts: bgp": (jobs(system=30, bgp=100), (30,), 130),
+    "the ONU/PON walk does not: its roots and symptoms come together": (
+        jobs(interfaces=20, pon=50, onu=300), (5,), 25),
+    "production 60 s polls with a 300 s ONU walk": (jobs(system=60, interfaces=60, onu=300), (60,), 120),
+    "a slow power poll: capped at 300 s": (jobs(system=60, power=600), (60,), 300),
     "no correlation job configured: a 60 s poll assumed": (jobs(ssh_onu=300), (30,), 90),
 }
 
