@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers.sshd import free_tcp_port, keygen, stop, wait_banner
+from lab.procs import stop_process
+from tests.servers.sshd import free_tcp_port, keygen, wait_banner
 
 ROOT = Path(__file__).resolve().parents[2]
 FAKENOS_PY = ROOT / ".venv-fakenos" / "bin" / "python"
@@ -71,5 +72,5 @@ def fakenos_olt() -> Iterator[FakenosOlt]:
                     return
                 failure = log.read_text(errors="replace")[-2000:]
             finally:
-                stop(proc)
+                stop_process(proc)
         pytest.fail(f"fakenos OLT did not start: {failure}")

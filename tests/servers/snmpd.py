@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -22,6 +21,7 @@ from typing import Any
 import pytest
 
 from collectors.model import Target
+from lab.procs import stop_process
 from lab.snmpsim import free_udp_port, probe_v2c
 
 SNMPD = shutil.which("snmpd") or "/usr/sbin/snmpd"
@@ -95,16 +95,6 @@ def _targets(host: str, port: int) -> dict[str, Target]:
     return out
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 @pytest.fixture(scope="session")
 def snmpd_agent() -> Iterator[SnmpdAgent]:
     """net-snmp snmpd on a free 127.0.0.1 port with v2c and v3 users; stopped at session end.
@@ -141,9 +131,9 @@ def _serve(root: Path) -> Iterator[SnmpdAgent]:
                         "127.0.0.1", port, COMMUNITY, proc.pid, MappingProxyType(_targets("127.0.0.1", port))
                     )
                 finally:
-                    _stop(proc)
+                    stop_process(proc)
                 return
             time.sleep(0.05)
-        _stop(proc)
+        stop_process(proc)
         failure = log_file.read_text(errors="replace")[-2000:] if log_file.exists() else "(no log)"
     pytest.fail(f"snmpd did not start: {failure}")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -25,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from lab.procs import stop_process
 
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 USER = "netqos-ssh"
@@ -102,16 +103,6 @@ def _ensure_user(user: str) -> None:
     subprocess.run(["chpasswd"], input=f"{user}:{PASSWORD}".encode(), check=True, capture_output=True)
 
 
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 def sshd_config(root: Path, port: int, ios_command: str) -> str:
     return "\n".join([
         f"Port {port}", "ListenAddress 127.0.0.1", f"HostKey {root / 'hostkey'}", f"PidFile {root / 'sshd.pid'}",
@@ -165,5 +156,5 @@ def sshd_server() -> Iterator[SshdServer]:
                     return
                 failure = (root / "sshd.log").read_text(errors="replace")[-2000:]
             finally:
-                stop(proc)
+                stop_process(proc)
         pytest.fail(f"sshd did not start: {failure}")
