@@ -54,6 +54,7 @@ from alarms.correlate import DEFER, Timing, Topology, top_root
 from alarms.impact import impact
 from alarms.maintenance import MaintenanceCalendar
 from alarms.model import (
+    ACTIVE_STATES,
     Action,
     Alarm,
     AlarmKey,
@@ -74,7 +75,6 @@ from config.models import Job
 log = logging.getLogger(__name__)
 
 _DOWN = (AlarmState.PENDING, AlarmState.RAISED, AlarmState.CLEARING)
-_UP = (AlarmState.RAISED, AlarmState.CLEARING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,7 +314,7 @@ class _Work:
             for k, t in self.tracks.items():
                 if t.alarm.root is not None:
                     self._by_root.setdefault(t.alarm.root, set()).add(k)
-        return sorted(k for k in self._by_root.get(root, ()) if self.tracks[k].alarm.state in _UP)
+        return sorted(k for k in self._by_root.get(root, ()) if self.tracks[k].alarm.state in ACTIVE_STATES)
 
     def record(self, t: Track, change: str) -> None:
         self.put(t)
@@ -384,7 +384,7 @@ class _Work:
         self.flaps[c.key] = f
         fk = AlarmKey(c.key.device, Kind.INTERFACE_FLAPPING, c.key.resource)
         ft = self.tracks.get(fk)
-        if ft is not None and ft.alarm.state in _UP:
+        if ft is not None and ft.alarm.state in ACTIVE_STATES:
             if changed:  # last_seen of a flapping alarm is its port's last change: the quiet time counts from it
                 self.put(replace(ft, alarm=replace(ft.alarm, last_seen=c.time)))
             return True
@@ -393,7 +393,7 @@ class _Work:
         t = self.tracks.get(c.key)
         if t is not None and t.alarm.state == AlarmState.PENDING:
             self._drop_pending(t)
-        elif t is not None and t.alarm.state in _UP:
+        elif t is not None and t.alarm.state in ACTIVE_STATES:
             self._clear(replace(t, since=now), "superseded by flapping")
         text = f"{c.key.resource} changed state {len(f.changes)} times in {cfg.flap_window_s:g} s"
         onset = min(c.time, f.changes[0])  # the port has been bouncing since its first change in the window
@@ -544,7 +544,7 @@ class _Work:
         for key, f in list(self.flaps.items()):
             recent = tuple(x for x in f.changes if self.now - x < window)
             fk = AlarmKey(key.device, Kind.INTERFACE_FLAPPING, key.resource)
-            flapping = fk in self.tracks and self.tracks[fk].alarm.state in _UP
+            flapping = fk in self.tracks and self.tracks[fk].alarm.state in ACTIVE_STATES
             if not recent and not f.active and not flapping:
                 del self.flaps[key]
             elif recent != f.changes and not flapping:
@@ -558,7 +558,7 @@ class _Work:
         due = sorted(
             (t.settle_at, k)
             for k, t in candidates
-            if t.alarm.state in _UP and not t.settled and t.settle_at is not None and t.settle_at <= now
+            if t.alarm.state in ACTIVE_STATES and not t.settled and t.settle_at is not None and t.settle_at <= now
         )
         if not due:
             return
@@ -582,7 +582,7 @@ class _Work:
                 continue
             now_settled += self._join(key, root, settled, attach)
         # alarms not yet due whose root opens now join it at once (one ticket with all its symptoms)
-        for key in sorted(k for k, t in self.tracks.items() if t.alarm.state in _UP and not t.settled):
+        for key in sorted(k for k, t in self.tracks.items() if t.alarm.state in ACTIVE_STATES and not t.settled):
             root = top_root(key, down, self.topo, is_pending=pending, settled_root=settled, timing=timing)
             if root != key and root in new_roots:
                 now_settled += self._join(key, root, settled, attach)
@@ -720,7 +720,7 @@ def _deadline(t: Track, cfg: EngineSettings) -> datetime | None:
     if st == AlarmState.PENDING:
         return t.since + _s(t.hold_s)
     dues = []
-    if st in _UP and not t.settled and t.settle_at is not None:
+    if st in ACTIVE_STATES and not t.settled and t.settle_at is not None:
         dues.append(t.settle_at)
     if st == AlarmState.CLEARING:
         dues.append(t.since + _s(t.clear_hold_s))
@@ -747,7 +747,7 @@ def _inherit_maintenance(a: Alarm, root: Alarm) -> Alarm:
 def _maintenance_end(t: Track) -> datetime | None:
     """When the maintenance of an alarm still up ends (None: not in maintenance, or not up)."""
     a = t.alarm
-    if not a.maintenance or a.maintenance_span is None or a.state not in _UP:
+    if not a.maintenance or a.maintenance_span is None or a.state not in ACTIVE_STATES:
         return None
     return a.maintenance_span[1]
 

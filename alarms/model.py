@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Final, Protocol
 
 
 class Severity(StrEnum):
@@ -90,6 +90,10 @@ class AlarmState(StrEnum):
     RAISED = "raised"
     CLEARING = "clearing"  # condition gone, clear hold-down not yet over
     CLEARED = "cleared"
+
+
+ACTIVE_STATES: Final = (AlarmState.RAISED, AlarmState.CLEARING)
+"""The states of an alarm that stands (raised, or clearing but not yet cleared)."""
 
 
 @dataclass(frozen=True, slots=True)

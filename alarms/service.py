@@ -27,9 +27,9 @@ from alarms.detect import DetectorState, detect
 from alarms.engine import EngineSettings, EngineState, step
 from alarms.maintenance import MaintenanceCalendar
 from alarms.model import (
+    ACTIVE_STATES,
     Action,
     Alarm,
-    AlarmState,
     AttachSymptoms,
     Condition,
     MergeTicket,
@@ -48,7 +48,6 @@ from config.models import Inventory
 
 log = logging.getLogger("netqos.alarms")
 
-_ACTIVE = (AlarmState.RAISED, AlarmState.CLEARING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +100,7 @@ class AlarmService:
         return self._stats
 
     def active_alarms(self) -> tuple[Alarm, ...]:
-        return tuple(a for a in self._engine.alarms() if a.state in _ACTIVE)
+        return tuple(a for a in self._engine.alarms() if a.state in ACTIVE_STATES)
 
     # --- inputs ----------------------------------------------------------------------------------------
 
@@ -244,7 +243,7 @@ def alarm_sample(record: RecordAlarm, tags: dict[str, str], at: datetime) -> Sam
             m.TAG_SEVERITY: a.severity.value, **tags,
         },
         {
-            m.F_ACTIVE: int(a.state in _ACTIVE), m.F_CHANGE: record.change,
+            m.F_ACTIVE: int(a.state in ACTIVE_STATES), m.F_CHANGE: record.change,
             m.F_ROOT: str(a.root) if a.root else "", m.F_MAINTENANCE: int(a.maintenance),
             m.F_OCCURRENCES: a.occurrences, m.F_TEXT: alarm_text(a),
         },
